@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# portgate-proxy next to its peers, side by side in one run, against one backend (nginx, one
+# worker, a 100-byte file and a 256 MiB file): direct; portgate-proxy (--threads 1);
+# HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
+# for the bulk transfer); nginx with an `if` on the header. One worker/thread each, loopback
+# only. Workloads: wrk keep-alive, wrk with a new connection per request, one 256 MiB curl
+# transfer (best of 3). Installs wrk/haproxy/nginx from Debian when missing. Markdown on stdout.
+# Env: BUILD (build), PORTGATE_PROXY (the binary), BENCH_PROXY_SECONDS (10), BENCH_PROXY_CONNS (32),
+# BENCH_PROXY_KEEP=1 (keep the temp dir with the configs and logs). About 2 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+PROXY=${PORTGATE_PROXY:-$BUILD/portgate-proxy}
+DUR=${BENCH_PROXY_SECONDS:-10}
+CONNS=${BENCH_PROXY_CONNS:-32}
+TOKEN=portgate-bench-token
+BIG=$((256 << 20))
+T=$(mktemp -d /tmp/portgate-proxy-bench.XXXXXX)
+chmod 755 "$T" # nginx workers run as nobody and serve from here
+PIDS=()
+
+# Every process started here runs in its own process group (setsid): TERM the groups, give
+# them 3 s, then KILL what is left.
+cleanup() {
+	local p i alive
+	[ -n "${CUR:-}" ] && { kill -TERM -- "-$CUR" 2>/dev/null || kill -TERM "$CUR" 2>/dev/null; }
+	for p in "${PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+	for i in $(seq 30); do
+		alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ -n "${BENCH_PROXY_KEEP:-}" ]; then echo "configs and logs kept in $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+note() { NOTES+=("$*"); }
+NOTES=()
+
+# --- peers from Debian -------------------------------------------------------------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v nginx >/dev/null || need+=(nginx-light)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+		echo "proxy bench skipped: ${need[*]} missing and cannot apt-get install (need root on Debian)"
+		exit 0
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt_install() { timeout 600 apt-get install -y -q -o Dpkg::Options::=--force-confold "$@" >>"$T/apt.log" 2>&1; }
+	if ! apt_install "${need[@]}"; then
+		# nginx-light is a transitional package that may be gone; a stale list is the other usual cause
+		need=("${need[@]/nginx-light/nginx}")
+		apt_install "${need[@]}" || { timeout 300 apt-get update -q >>"$T/apt.log" 2>&1; apt_install "${need[@]}"; } || {
+			echo "proxy bench skipped: apt-get install ${need[*]} failed:"
+			tail -5 "$T/apt.log" | sed 's/^/    /'
+			exit 0
+		}
+	fi
+	# Debian enables and starts haproxy.service / nginx.service (nginx on :80) on install: we
+	# only want the binaries. Stop and disable them, and end anything they left running.
+	for s in haproxy nginx; do
+		if command -v systemctl >/dev/null; then
+			systemctl stop "$s.service" >/dev/null 2>&1
+			systemctl disable "$s.service" >/dev/null 2>&1
+		fi
+		for pf in "/run/$s.pid" "/var/run/$s.pid"; do
+			[ -r "$pf" ] && p=$(head -1 "$pf") && [ -n "$p" ] && kill "$p" 2>/dev/null
+		done
+	done
+	sleep 0.2
+fi
+for s in haproxy nginx; do
+	# a system instance listening (not ours, we have not started anything yet)
+	if ss -Hltnp 2>/dev/null | grep -q "\"$s\""; then
+		note "a system $s is running and listening ($(ss -Hltnp | grep "\"$s\"" | awk '{print $4}' | tr '\n' ' ')); it shares the CPUs with this run"
+	fi
+done
+command -v wrk >/dev/null && command -v haproxy >/dev/null && command -v nginx >/dev/null ||
+	{ echo "proxy bench skipped: wrk, haproxy or nginx still missing"; exit 0; }
+
+# --- ports, processes --------------------------------------------------------------------
+USED=" "
+port() { # port VAR: a free loopback TCP port below the ephemeral range, distinct from the others
+	local p
+	for _ in $(seq 500); do
+		p=$((20000 + RANDOM % 12000))
+		[[ $USED == *" $p "* ]] && continue
+		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . && continue
+		USED+="$p "
+		printf -v "$1" %s "$p"
+		return 0
+	done
+	echo "proxy bench: no free port" >&2
+	exit 0
+}
+start() { # start NAME CMD...: in the background, in its own process group, log in $T/NAME.log
+	local name=$1
+	shift
+	setsid "$@" >"$T/$name.log" 2>&1 </dev/null &
+	PIDS+=($!)
+	LAST=$!
+}
+run() { # run CMD...: in the foreground, but a signal to this script ends it at once (see cleanup)
+	"$@" 2>&1 &
+	CUR=$!
+	wait "$CUR"
+	local rc=$?
+	CUR=
+	return $rc
+}
+listening() { # listening PORT PID: wait up to 5 s for PORT to listen while PID lives
+	for _ in $(seq 100); do
+		ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q . && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+port B
+port PG
+port HH
+port HT
+port HS
+port NG
+
+# --- backend: nginx, one worker, a 100-byte file and a 256 MiB file ----------------------
+mkdir -p "$T/www"
+head -c 99 /dev/zero | tr '\0' x >"$T/www/small" && echo >>"$T/www/small"
+head -c "$BIG" /dev/zero >"$T/www/big"
+chmod 755 "$T/www" && chmod 644 "$T/www/small" "$T/www/big"
+nginx_conf() { # nginx_conf NAME SERVER-BLOCKS...: a one-worker nginx, everything under $T
+	mkdir -p "$T/$1-tmp"
+	cat <<EOT
+worker_processes 1;
+daemon off;
+pid $T/$1.pid;
+error_log $T/$1.err warn;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	default_type application/octet-stream;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	keepalive_requests 10000000;
+	keepalive_timeout 75s;
+	client_body_temp_path $T/$1-tmp/body;
+	proxy_temp_path $T/$1-tmp/proxy;
+	fastcgi_temp_path $T/$1-tmp/fastcgi;
+	uwsgi_temp_path $T/$1-tmp/uwsgi;
+	scgi_temp_path $T/$1-tmp/scgi;
+$2
+}
+EOT
+}
+nginx_conf backend "	server { listen 127.0.0.1:$B; root $T/www; location / { } }" >"$T/backend.conf"
+start backend nginx -p "$T/" -e "$T/backend.err" -c "$T/backend.conf"
+listening "$B" "$LAST" || { echo "proxy bench skipped: the nginx backend did not start:"; cat "$T/backend.log" "$T/backend.err" 2>/dev/null | sort -u | sed 's/^/    /'; exit 0; }
+
+# --- peers -------------------------------------------------------------------------------
+declare -A PORT LABEL SHORT BROKEN
+KEYS=(direct pg hh ht hs ng)
+PORT=([direct]=$B [pg]=$PG [hh]=$HH [ht]=$HT [hs]=$HS [ng]=$NG)
+LABEL=([direct]="direct (wrk → nginx backend)"
+	[pg]="portgate-proxy --threads 1, token check"
+	[hh]="HAProxy http mode, ACL on X-Source-Token, nbthread 1"
+	[ht]="HAProxy tcp mode, nbthread 1 (no token check)"
+	[hs]="HAProxy tcp mode, forced splice (no token check)"
+	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker")
+SHORT=([direct]=direct [pg]=portgate-proxy [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx)
+GATED=(pg hh ng)
+
+# portgate-proxy
+if [ ! -x "$PROXY" ]; then
+	BROKEN[pg]="portgate-proxy: not built"
+else
+	hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+	start portgate-proxy "$PROXY" --route "127.0.0.1:$PG=$B" --token-hash "sha256:$hash" --threads 1 --events /dev/null
+	listening "$PG" "$LAST" || BROKEN[pg]="portgate-proxy: did not start ($(tail -1 "$T/portgate-proxy.log" 2>/dev/null))"
+fi
+
+# HAProxy: three listeners in one process, one thread; only one is loaded at a time
+cat >"$T/haproxy.cfg" <<EOT
+global
+	nbthread 1
+	maxconn 4096
+defaults
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+	maxconn 4096
+listen http_acl
+	mode http
+	bind 127.0.0.1:$HH
+	http-request deny if !{ req.hdr(X-Source-Token) -m str $TOKEN }
+	http-request del-header X-Source-Token
+	server backend 127.0.0.1:$B
+listen tcp
+	mode tcp
+	bind 127.0.0.1:$HT
+	server backend 127.0.0.1:$B
+listen tcp_splice
+	mode tcp
+	bind 127.0.0.1:$HS
+	option splice-request
+	option splice-response
+	server backend 127.0.0.1:$B
+EOT
+if ! haproxy -c -q -f "$T/haproxy.cfg" >"$T/haproxy-check.log" 2>&1; then
+	for k in hh ht hs; do BROKEN[$k]="haproxy: config rejected ($(grep -m1 ALERT "$T/haproxy-check.log"))"; done
+else
+	start haproxy haproxy -db -f "$T/haproxy.cfg"
+	hp=$LAST
+	for k in hh ht hs; do listening "${PORT[$k]}" "$hp" || BROKEN[$k]="haproxy: did not start ($(tail -1 "$T/haproxy.log"))"; done
+fi
+
+# nginx in front: the token check as an `if`, keepalive to the backend, token removed
+nginx_conf front "	upstream backend { server 127.0.0.1:$B; keepalive 64; keepalive_requests 10000000; }
+	server {
+		listen 127.0.0.1:$NG;
+		location / {
+			if (\$http_x_source_token != \"$TOKEN\") { return 403; }
+			proxy_pass http://backend;
+			proxy_http_version 1.1;
+			proxy_set_header Connection \"\";
+			proxy_set_header X-Source-Token \"\";
+			proxy_buffers 8 64k;
+			proxy_busy_buffers_size 128k;
+			proxy_max_temp_file_size 0;
+		}
+	}" >"$T/front.conf"
+start nginx-front nginx -p "$T/" -e "$T/front.err" -c "$T/front.conf"
+listening "$NG" "$LAST" || BROKEN[ng]="nginx: did not start ($(cat "$T/nginx-front.log" "$T/front.err" 2>/dev/null | grep -m1 -E 'emerg|alert|crit'))"
+
+# --- sanity: every path serves the file with the token, the gated ones refuse without it --
+code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 5 "$@"; }
+for k in "${KEYS[@]}"; do
+	[ -n "${BROKEN[$k]:-}" ] && continue
+	c=$(code -H "X-Source-Token: $TOKEN" "http://127.0.0.1:${PORT[$k]}/small")
+	if [ "$c" != 200 ] || ! cmp -s "$T/body" "$T/www/small"; then
+		BROKEN[$k]="${SHORT[$k]}: GET with the token gave $c, not the file"
+		continue
+	fi
+	if [[ " ${GATED[*]} " == *" $k "* ]]; then
+		c=$(code "http://127.0.0.1:${PORT[$k]}/small")
+		[[ $c == 40[13] ]] || BROKEN[$k]="${SHORT[$k]}: GET without the token gave $c, not 401/403"
+		c=$(code -H "X-Source-Token: wrong" "http://127.0.0.1:${PORT[$k]}/small")
+		[[ $c == 403 ]] || BROKEN[$k]="${SHORT[$k]}: GET with a wrong token gave $c, not 403"
+	fi
+done
+
+# --- measurements ------------------------------------------------------------------------
+declare -A RPS P50 P99 GBS ALL
+us() { # "123.45us" / "1.20ms" / "2.00s" -> microseconds
+	awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		m = (u == "us") ? 1 : (u == "ms") ? 1e3 : (u == "s") ? 1e6 : (u == "m") ? 6e7 : -1
+		if (m < 0 || v == "") print ""; else printf "%.0f", n * m }'
+}
+wrk_run() { # wrk_run KEY ka|nc [SECONDS]
+	local k=$1 mode=$2 d=${3:-$DUR} f=$T/wrk-$1-$2.txt extra=()
+	[ "$mode" = nc ] && extra=(-H "Connection: close")
+	run timeout -k 2 $((d + 15)) wrk -t1 -c"$CONNS" -d"${d}s" --latency -H "X-Source-Token: $TOKEN" "${extra[@]}" \
+		"http://127.0.0.1:${PORT[$k]}/small" >"$f"
+	RPS[$k,$mode]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$f")
+	P50[$k,$mode]=$(us "$(awk '$1 == "50%" { print $2 }' "$f")")
+	P99[$k,$mode]=$(us "$(awk '$1 == "99%" { print $2 }' "$f")")
+	local bad errs
+	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$f")
+	errs=$(grep -m1 'Socket errors:' "$f" | sed 's/^ *//')
+	[ -n "$bad" ] && note "${SHORT[$k]}, $mode: $bad non-2xx responses"
+	[ -n "$errs" ] && note "${SHORT[$k]}, $mode: wrk $errs"
+	[ -z "${RPS[$k,$mode]}" ] && note "${SHORT[$k]}, $mode: wrk failed: $(tail -1 "$f")"
+}
+bulk() { # bulk KEY: best of three 256 MiB transfers, GB/s (all three in ALL)
+	local k=$1 best= out c s t g
+	for _ in 1 2 3; do
+		out=$(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{size_download} %{time_total}' \
+			-H "X-Source-Token: $TOKEN" "http://127.0.0.1:${PORT[$k]}/big")
+		read -r c s t <<<"$out"
+		if [ "$c" != 200 ] || [ "$s" != "$BIG" ]; then
+			note "${SHORT[$k]}, 256 MiB: HTTP $c, $s bytes"
+			continue
+		fi
+		g=$(awk -v s="$s" -v t="$t" 'BEGIN { printf "%.2f", s / t / 1e9 }')
+		ALL[$k]+="${ALL[$k]:+ / }$g"
+		best=$(awk -v g="$g" -v b="$best" 'BEGIN { print (b == "" || g + 0 > b + 0) ? g : b }')
+	done
+	GBS[$k]=$best
+}
+ok() { [ -z "${BROKEN[$1]:-}" ]; }
+for k in "${KEYS[@]}"; do [ "$k" != hs ] && ok "$k" && wrk_run "$k" warm 1 >/dev/null; done
+for mode in ka nc; do
+	for k in "${KEYS[@]}"; do [ "$k" != hs ] && ok "$k" && wrk_run "$k" "$mode"; done
+done
+curl -s -o /dev/null --max-time 60 "http://127.0.0.1:$B/big" # page cache
+for k in "${KEYS[@]}"; do ok "$k" && bulk "$k"; done
+
+# --- report ------------------------------------------------------------------------------
+ratio() { # ratio VALUE DIRECT
+	[ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf " (%.2fx)", a / b }'
+}
+cell_rps() { [ -n "${RPS[$1,$2]:-}" ] && echo "${RPS[$1,$2]}$(ratio "${RPS[$1,$2]}" "${RPS[direct,$2]:-}")"; }
+cell_lat() { # cell_lat P50|P99 KEY MODE
+	local -n a=$1
+	[ -n "${a[$2,$3]:-}" ] && echo "${a[$2,$3]} µs$(ratio "${a[$2,$3]}" "${a[direct,$3]:-}")"
+}
+cell_gbs() { [ -n "${GBS[$1]:-}" ] && echo "${GBS[$1]}$(ratio "${GBS[$1]}" "${GBS[direct]:-}")"; }
+hv=$(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }')
+nv=$(nginx -v 2>&1 | sed 's|.*nginx/||')
+wv=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')
+cat <<EOT
+### portgate-proxy vs direct, HAProxy and nginx ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), HAProxy $hv, nginx $nv, wrk $wv)
+
+Command: \`make bench\` (scripts/bench/run.sh) or \`bash scripts/bench/proxy.sh\`. One backend for all: nginx, 1 worker, sendfile, on 127.0.0.1. Keep-alive: \`wrk -t1 -c$CONNS -d${DUR}s --latency -H "X-Source-Token: …"\` on a 100-byte file; new connection per request: the same plus \`-H "Connection: close"\`; 256 MiB: \`curl -o /dev/null\` with the header, best of 3. Every proxy has one worker/thread; nothing is pinned. HAProxy: stock settings but nbthread 1 (the token header is removed in http mode); nginx: upstream keepalive 64, \`proxy_buffers 8 64k\`, the token header removed. Ratios are to direct (for latency, higher is worse).
+
+| path | keep-alive req/s | p50 | p99 | new conn. req/s | p50 | p99 | 256 MiB GB/s |
+|---|---|---|---|---|---|---|---|
+EOT
+for k in "${KEYS[@]}"; do
+	if ! ok "$k"; then
+		echo "| ${LABEL[$k]} | ${BROKEN[$k]} | | | | | | |"
+	elif [ "$k" = hs ]; then
+		echo "| ${LABEL[$k]} | | | | | | | $(cell_gbs "$k") |"
+	else
+		echo "| ${LABEL[$k]} | $(cell_rps "$k" ka) | $(cell_lat P50 "$k" ka) | $(cell_lat P99 "$k" ka) | $(cell_rps "$k" nc) | $(cell_lat P50 "$k" nc) | $(cell_lat P99 "$k" nc) | $(cell_gbs "$k") |"
+	fi
+done
+line=
+for k in "${KEYS[@]}"; do [ -n "${ALL[$k]:-}" ] && line+="${line:+; }${SHORT[$k]}: ${ALL[$k]}"; done
+[ -n "$line" ] && printf '\n256 MiB, each of the three transfers in GB/s (loopback bulk is noisy here): %s.\n' "$line"
+if [ ${#NOTES[@]} -gt 0 ]; then
+	echo
+	for n in "${NOTES[@]}"; do echo "- $n"; done
+fi
+exit 0

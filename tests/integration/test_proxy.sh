@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# portgate-proxy on loopback, standalone (--route, --events) and through its control channel
+# (pg_ctl plays portgated): the token gate's answers, stripping, byte-exact transfers both ways,
+# pipelining, half-close, WebSocket, slow and abusive clients, blocking, memory, sandbox.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$BIN/portgate-proxy" ] || { skip "portgate-proxy is not built"; exit 0; }
+command -v curl >/dev/null || { skip "curl is not installed"; exit 0; }
+
+PROXY_PIDS=()
+HOLD_PIDS=()
+extra_cleanup() {
+	local p
+	for p in "${HOLD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	exec 8>&- 9>&- 2>/dev/null
+	for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PROXY_PIDS[@]}" "${HOLD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/proxy*.log "$T"/echo.log 2>/dev/null; then
+		not_ok "proxy and echo ran clean under the sanitizers"
+		grep -h -E -A12 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/proxy*.log "$T"/echo.log | head -40 | sed 's/^/#   /'
+	fi
+}
+
+# A free TCP port on loopback, different on each call, below the ephemeral range (where
+# this test's own 20,000 client sockets would collide with it).
+USED_PORTS=" "
+free_port() {
+	local p lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
+	while :; do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		[[ "$USED_PORTS" == *" $p "* ]] && continue
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
+		USED_PORTS+="$p "
+		echo "$p"
+		return
+	done
+}
+
+# wait_port PORT: until something accepts on it (a bare connect: the gate counts no failure).
+wait_port() {
+	for _ in $(seq 1 100); do
+		(: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Many sockets for the memory test (root may raise the hard limit).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+TOKEN="tok-$$-$RANDOM-$RANDOM-secret"
+HASH="sha256:$(printf %s "$TOKEN" | sha256sum | cut -c1-64)"
+BP=$(free_port)    # the backend, pg_echo
+PA=$(free_port)    # proxy A: most tests
+PA2=$(free_port)   # proxy A's route to a backend nobody listens on
+DEAD=$(free_port)
+PB=$(free_port)    # proxy B: short head timeout, low fail limit
+PC=$(free_port)    # control channel tests
+USER_OPT=()
+getent passwd nobody >/dev/null && USER_OPT=(--user nobody)
+
+"$TOOLS/pg_echo" --port "$BP" >>"$T/echo.log" 2>&1 &
+CLEANUP_PIDS+=($!)
+"$BIN/portgate-proxy" --route "127.0.0.1:$PA=$BP" --route "127.0.0.1:$PA2=$DEAD" \
+	--token-hash "$HASH" --events "$T/events-a.log" --threads 2 --fail-limit 1000 \
+	"${USER_OPT[@]}" 2>>"$T/proxy-a.log" &
+PROXY_A=$!
+PROXY_PIDS+=($PROXY_A)
+"$BIN/portgate-proxy" --route "127.0.0.1:$PB=$BP" --token-hash "$HASH" --events "$T/events-b.log" \
+	--threads 1 --head-timeout-ms 500 --fail-limit 5 --fail-window 60 --block-for 600 \
+	"${USER_OPT[@]}" 2>>"$T/proxy-b.log" &
+PROXY_B=$!
+PROXY_PIDS+=($PROXY_B)
+if ! wait_port "$BP" || ! wait_port "$PA" || ! wait_port "$PB"; then
+	not_ok "proxies and backend start"
+	sed 's/^/#   /' "$T"/proxy-*.log | tail -20
+	exit 1
+fi
+A=http://127.0.0.1:$PA
+
+# code URL [curl args...]: the HTTP status only.
+code() { curl -s -o /dev/null -w '%{http_code}' -m 10 "$@"; }
+# raw PORT: stdin to the proxy as-is, shutdown(SHUT_WR), the answer on stdout.
+raw() { "$TOOLS/pg_tcp" send 127.0.0.1 "$1"; }
+
+# ---- the gate's answers ----
+check "valid token: 200 from the backend" test "$(code -H "X-Source-Token: $TOKEN" "$A/")" = 200
+curl -s -i -m 10 "$A/" >"$T/r401"
+if head -1 "$T/r401" | grep -q '^HTTP/1.1 401' && grep -qi '^Connection: close' "$T/r401" &&
+	grep -q '^{"error":"missing token"}' "$T/r401"; then
+	ok "missing token: 401, JSON body, Connection: close"
+else
+	not_ok "missing token: 401, JSON body, Connection: close"; sed 's/^/#   /' "$T/r401"
+fi
+curl -s -i -m 10 -H "X-Source-Token: ${TOKEN}x" "$A/" >"$T/r403"
+if head -1 "$T/r403" | grep -q '^HTTP/1.1 403' && grep -q '"error":"wrong token"' "$T/r403"; then
+	ok "wrong token: 403 with a JSON body"
+else
+	not_ok "wrong token: 403 with a JSON body"; sed 's/^/#   /' "$T/r403"
+fi
+check "empty token header: 403" test "$(code -H "X-Source-Token;" "$A/")" = 403
+check "empty token parameter: 403" test "$(code "$A/?source_token=")" = 403
+check "header name in any case: 200" test "$(code -H "x-SOURCE-token: $TOKEN" "$A/")" = 200
+check "token in the query: 200" test "$(code "$A/ws?source_token=$TOKEN")" = 200
+check "token as a %-encoded parameter name: 200" test "$(code "$A/?source%5Ftoken=$TOKEN")" = 200
+
+# ---- the backend never sees the token ----
+curl -s -m 10 -H "X-Source-Token: $TOKEN" "$A/h?a=1&source_token=$TOKEN&b=%2F&c=x+y&d" >"$T/echo1"
+if grep -q '^GET /h?a=1&b=%2F&c=x+y&d HTTP/1.1' "$T/echo1" && ! grep -qi 'source.token' "$T/echo1" &&
+	grep -qi '^User-Agent: curl' "$T/echo1"; then
+	ok "token stripped: no header, no parameter, other parameters byte-exact"
+else
+	not_ok "token stripped: no header, no parameter, other parameters byte-exact"; sed 's/^/#   /' "$T/echo1"
+fi
+curl -s -m 10 "$A/q?source_token=$TOKEN" >"$T/echo2"
+check "token only in the query: the '?' goes too" grep -q '^GET /q HTTP/1.1' "$T/echo2"
+
+# ---- bytes, both ways, byte for byte ----
+head -c 10485760 /dev/urandom >"$T/up.bin"
+want=$(sha256sum <"$T/up.bin" | cut -c1-64)
+got=$(curl -s -m 60 -H "X-Source-Token: $TOKEN" -H 'Expect:' --data-binary @"$T/up.bin" "$A/sha256")
+check "10 MiB POST arrives byte for byte (sha256)" test "$got" = "$want"
+curl -s -m 60 -H "X-Source-Token: $TOKEN" --data-binary @"$T/up.bin" "$A/echo" -o "$T/echoed"
+check "10 MiB POST echoed back byte for byte (both directions at once)" \
+	test "$(tail -c 10485760 "$T/echoed" | sha256sum | cut -c1-64)" = "$want"
+want=$("$TOOLS/pg_echo" --gen 10485760 | sha256sum | cut -c1-64)
+got=$(curl -s -m 60 -H "X-Source-Token: $TOKEN" "$A/bytes/10485760" | sha256sum | cut -c1-64)
+check "10 MiB response arrives byte for byte (sha256)" test "$got" = "$want"
+
+# ---- TCP-level behaviour ----
+printf 'GET /one HTTP/1.1\r\nHost: x\r\nX-Source-Token: %s\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$TOKEN" |
+	raw "$PA" >"$T/pipe"
+if [ "$(grep -c '^HTTP/1.1 200' "$T/pipe")" = 3 ] && grep -q '^GET /two' "$T/pipe" && grep -q '^GET /three' "$T/pipe"; then
+	ok "pipelined requests after a valid head are forwarded"
+else
+	not_ok "pipelined requests after a valid head are forwarded"; sed 's/^/#   /' "$T/pipe" | head
+fi
+printf 'POST /sha256 HTTP/1.1\r\nHost: x\r\nX-Source-Token: %s\r\nContent-Length: 5\r\n\r\nhello' "$TOKEN" |
+	raw "$PA" >"$T/half"
+check "half-close: request then shutdown(SHUT_WR), the answer still arrives" \
+	grep -q "$(printf hello | sha256sum | cut -c1-64)" "$T/half"
+check "backend refused: 502" test "$(code -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PA2/")" = 502
+curl -s -m 10 -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PA2/" >"$T/r502"
+check "502 body says backend down" grep -q '"error":"backend down"' "$T/r502"
+
+# WebSocket: 101, then raw bytes both ways (1 MiB echoed)
+head -c 1048576 /dev/urandom >"$T/ws.bin"
+{
+	printf 'GET /ws?source_token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' "$TOKEN"
+	cat "$T/ws.bin"
+} | raw "$PA" >"$T/ws.out"
+if head -1 "$T/ws.out" | grep -q '^HTTP/1.1 101' && grep -q 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' "$T/ws.out" &&
+	[ "$(tail -c 1048576 "$T/ws.out" | sha256sum)" = "$(sha256sum <"$T/ws.bin")" ]; then
+	ok "WebSocket upgrade: 101, then 1 MiB echoed byte for byte"
+else
+	not_ok "WebSocket upgrade: 101, then 1 MiB echoed byte for byte"; head -5 "$T/ws.out" | sed 's/^/#   /'
+fi
+
+# ---- bad heads ----
+{ printf 'GET / HTTP/1.1\r\nHost: x\r\nX-Big: '; head -c 65536 /dev/zero | tr '\0' a; printf '\r\n\r\n'; } |
+	raw "$PA" >"$T/r431"
+check "64 KiB of headers: 431" grep -q '^HTTP/1.1 431' "$T/r431"
+printf '\x16\x03\x01\x02\x00garbage\r\n\r\n' | raw "$PA" >"$T/r400"
+check "garbage: 400" grep -q '^HTTP/1.1 400' "$T/r400"
+printf 'GET / HTTP/1.1\nHost: x\n\n' | raw "$PA" >"$T/r400b"
+check "bare LF line ends: 400" grep -q '^HTTP/1.1 400' "$T/r400b"
+
+# ---- slow clients ----
+start=$(date +%s%N)
+printf 'GET / HTTP/1.1\r\nHost: x\r\n' | "$TOOLS/pg_tcp" slow 127.0.0.1 "$PB" 100 >"$T/r408"
+ms=$((($(date +%s%N) - start) / 1000000))
+check "slow head (one byte per 100 ms, limit 500 ms): 408" grep -q '^HTTP/1.1 408' "$T/r408"
+
+rm -f "$T/hold.fifo"; mkfifo "$T/hold.fifo"
+"$TOOLS/pg_tcp" hold 127.0.0.1 "$PA" 1000 "G" <"$T/hold.fifo" >"$T/hold.out" 2>&1 &
+HOLD_PIDS+=($!)
+exec 8>"$T/hold.fifo"
+for _ in $(seq 1 200); do grep -q ready "$T/hold.out" && break; sleep 0.05; done
+start=$(date +%s%N)
+c=$(code -H "X-Source-Token: $TOKEN" "$A/")
+ms=$((($(date +%s%N) - start) / 1000000))
+if grep -q 'ready 1000' "$T/hold.out" && [ "$c" = 200 ] && [ "$ms" -lt 2000 ]; then
+	ok "1,000 slow clients (one byte each) do not stop a valid one (${ms} ms)"
+else
+	not_ok "1,000 slow clients do not stop a valid one ($(cat "$T/hold.out"), $c, ${ms} ms)"
+fi
+exec 8>&-
+wait "${HOLD_PIDS[-1]}" 2>/dev/null
+
+# ---- repeated failures: blocked ----
+for i in 1 2 3 4 5; do code --interface 127.0.0.5 "http://127.0.0.1:$PB/" >/dev/null; done
+sleep 0.2
+check "5 failures in the window: a block event for the source" \
+	grep -q '"event":"block","source":"127.0.0.5","port":'"$PB"',"failures":5,"block_s":600' "$T/events-b.log"
+curl -s -m 10 --interface 127.0.0.5 -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PB/" >"$T/rblk"
+check "a blocked source is refused even with the token (403 blocked)" grep -q '"error":"blocked"' "$T/rblk"
+check "other sources still pass" test "$(code -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PB/")" = 200
+
+# ---- events and counters ----
+check "every decision is an event (allowed, 401, 403, 400, 431, 502, 408, blocked)" bash -c "
+	grep -q '\"result\":\"allowed\",\"status\":200,\"reason\":\"valid token\",\"source\":\"127.0.0.1\"' $T/events-a.log &&
+	grep -q '\"status\":401,\"reason\":\"missing token\"' $T/events-a.log &&
+	grep -q '\"status\":403,\"reason\":\"wrong token\"' $T/events-a.log &&
+	grep -q '\"status\":400,\"reason\":\"malformed request\"' $T/events-a.log &&
+	grep -q '\"status\":431,\"reason\":\"head too large\"' $T/events-a.log &&
+	grep -q '\"status\":502,\"reason\":\"backend down\"' $T/events-a.log &&
+	grep -q '\"status\":408,\"reason\":\"slow head\"' $T/events-b.log &&
+	grep -q '\"status\":403,\"reason\":\"blocked source\",\"source\":\"127.0.0.5\"' $T/events-b.log &&
+	grep -q '\"port\":$PA,\"service\":\"\",\"port_name\":\"\"' $T/events-a.log"
+kill -USR1 "$PROXY_A"
+sleep 0.3
+check "SIGUSR1: Prometheus counters per port and result on stderr" \
+	grep -qE "^portgate_proxy_requests_total\{port=\"$PA\",service=\"\",port_name=\"\",result=\"allowed\",status=\"200\"\} [1-9]" "$T/proxy-a.log"
+
+# ---- sandbox ----
+st=/proc/$PROXY_A/status
+if [ ${#USER_OPT[@]} -gt 0 ]; then
+	check "runs as nobody after binding" grep -qE '^Uid:\s+65534\s' "$st"
+fi
+check "no capabilities, no_new_privs" bash -c "grep -qE '^CapEff:\s+0+$' $st && grep -qE '^CapPrm:\s+0+$' $st && grep -qE '^NoNewPrivs:\s+1' $st"
+if [[ "$BUILD" == *asan* ]]; then
+	skip "seccomp filter (off in sanitizer builds)"
+else
+	check "seccomp filter loaded" grep -qE '^Seccomp:\s+2' "$st"
+fi
+
+# ---- memory: 10,000 idle connections ----
+if [ "$(ulimit -n)" -lt 10500 ]; then
+	skip "10,000 idle connections: fd limit $(ulimit -n) too low"
+else
+	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$PROXY_A/status")
+	rm -f "$T/hold.fifo"; mkfifo "$T/hold.fifo"
+	"$TOOLS/pg_tcp" hold 127.0.0.1 "$PA" 10000 <"$T/hold.fifo" >"$T/hold.out" 2>&1 &
+	HOLD_PIDS+=($!)
+	exec 8>"$T/hold.fifo"
+	for _ in $(seq 1 300); do grep -q ready "$T/hold.out" && break; sleep 0.05; done
+	sleep 0.5
+	rss1=$(awk '/^VmRSS/ {print $2}' "/proc/$PROXY_A/status")
+	exec 8>&-
+	wait "${HOLD_PIDS[-1]}" 2>/dev/null
+	if grep -q 'ready 10000' "$T/hold.out" && [ "$rss1" -lt 204800 ]; then
+		ok "10,000 idle connections (no head yet): RSS $((rss1 / 1024)) MiB (from $((rss0 / 1024)) MiB)"
+	else
+		not_ok "10,000 idle connections under 200 MiB ($(cat "$T/hold.out"), RSS ${rss1} KiB)"
+	fi
+
+	# through the gate to the backend, then idle: two sockets each in the proxy, so as many
+	# as the fd limit allows, up to 10,000
+	n=$((($(ulimit -n) - 500) / 2))
+	[ "$n" -gt 10000 ] && n=10000
+	rm -f "$T/hold.fifo"; mkfifo "$T/hold.fifo"
+	"$TOOLS/pg_tcp" -r hold 127.0.0.1 "$PA" "$n" "GET /bytes/1 HTTP/1.1\r\nHost: x\r\nX-Source-Token: $TOKEN\r\n\r\n" \
+		<"$T/hold.fifo" >"$T/hold.out" 2>&1 &
+	HOLD_PIDS+=($!)
+	exec 8>"$T/hold.fifo"
+	for _ in $(seq 1 600); do grep -q ready "$T/hold.out" && break; sleep 0.05; done
+	sleep 0.5
+	rss2=$(awk '/^VmRSS/ {print $2}' "/proc/$PROXY_A/status")
+	exec 8>&-
+	wait "${HOLD_PIDS[-1]}" 2>/dev/null
+	if grep -q "ready $n\$" "$T/hold.out" && [ "$rss2" -lt 204800 ]; then
+		ok "$n idle tunnels to the backend ($((2 * n)) sockets): RSS $((rss2 / 1024)) MiB"
+	else
+		not_ok "$n idle tunnels under 200 MiB ($(cat "$T/hold.out"), RSS ${rss2} KiB)"
+	fi
+fi
+check "proxy A still serves after all that" test "$(code -H "X-Source-Token: $TOKEN" "$A/")" = 200
+
+# ---- control channel (pg_ctl plays portgated) ----
+HASH2="sha256:$(printf %s "$TOKEN-2" | sha256sum | cut -c1-64)"
+rm -f "$T/ctl.fifo"; mkfifo "$T/ctl.fifo"
+"$TOOLS/pg_ctl" "$BIN/portgate-proxy" --threads 2 "${USER_OPT[@]}" <"$T/ctl.fifo" >"$T/ctl.out" 2>>"$T/proxy-c.log" &
+CTL_PID=$!
+PROXY_PIDS+=($CTL_PID)
+exec 9>"$T/ctl.fifo"
+listen_op() { # PORT HASH: the listen line
+	printf '{"op":"listen","port":%s,"bind_address":"127.0.0.1","backend_port":%s,"token_hash":"%s","token_header":"X-Gate","service":"my-app","port_name":"api"}' "$1" "$BP" "$2"
+}
+echo "@listen 127.0.0.1:$PC $(listen_op "$PC" "$HASH")" >&9
+wait_port "$PC"
+for _ in $(seq 1 100); do grep -q '"event":"listening"' "$T/ctl.out" && break; sleep 0.05; done
+check "control: listen with an fd passed by SCM_RIGHTS: ready, listening" \
+	bash -c "grep -q '\"event\":\"ready\"' $T/ctl.out && grep -q '\"event\":\"listening\",\"port\":$PC' $T/ctl.out"
+C=http://127.0.0.1:$PC
+check "control: the route's own header name (X-Gate): 200" test "$(code -H "X-Gate: $TOKEN" "$C/")" = 200
+check "control: the default header is not it there: 401" test "$(code -H "X-Source-Token: $TOKEN" "$C/")" = 401
+curl -s -m 30 --limit-rate 1M -H "X-Gate: $TOKEN" "$C/bytes/3000000" -o "$T/slow.bin" &
+SLOW=$!
+sleep 0.3
+listen_op "$PC" "$HASH2" >&9; echo >&9
+sleep 0.3
+check "control: listen again without an fd replaces the token in place" \
+	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Gate: $TOKEN' $C/)\" = 403 ] &&
+		[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Gate: $TOKEN-2' $C/)\" = 200 ]"
+echo '{"op":"settings","head_timeout_ms":5}' >&9
+echo '{"op":"stats"}' >&9
+echo '{"op":"close","port":'"$PC"'}' >&9
+sleep 0.3
+check "control: close stops accepting" test "$(code -H "X-Gate: $TOKEN-2" "$C/")" = 000
+wait "$SLOW"
+check "control: a transfer under way carries on after close" \
+	test "$(sha256sum <"$T/slow.bin" | cut -c1-64)" = "$("$TOOLS/pg_echo" --gen 3000000 | sha256sum | cut -c1-64)"
+exec 9>&-
+wait "$CTL_PID"
+rc=$?
+check "control: an out-of-range setting is an error event" grep -q '"event":"error","error":"settings: ' "$T/ctl.out"
+check "control: stats op answered with a stats event" \
+	grep -qE '"event":"stats","ports":\[\{"port":'"$PC"',"service":"my-app","port_name":"api","results":\{"allowed":[1-9]' "$T/ctl.out"
+check "control: the proxy stops cleanly when the channel closes" test "$rc" = 0
+
+# ---- the token and its hash never leave ----
+if grep -qF -e "$TOKEN" -e "${HASH#sha256:}" -e "${HASH2#sha256:}" "$T"/events-*.log "$T"/proxy-*.log "$T/ctl.out"; then
+	not_ok "the token and its hash appear in no log or event"
+	grep -F -e "$TOKEN" -e "${HASH#sha256:}" "$T"/events-*.log "$T"/proxy-*.log "$T/ctl.out" | head -5 | sed 's/^/#   /'
+else
+	ok "the token and its hash appear in no log or event"
+fi
+for p in "$PROXY_A" "$PROXY_B"; do
+	kill -0 "$p" 2>/dev/null || not_ok "proxy $p died during the tests"
+done
+
+[ "$n_fail" -eq 0 ]

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* proxy: the runtime of portgate-proxy: settings, worker threads, connections, events, stats. */
+#ifndef PORTGATE_PROXY_H
+#define PORTGATE_PROXY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "evloop.h"
+#include "proxy_limits.h"
+#include "proxy_routes.h"
+#include "proxy_splice.h"
+
+/* ---- settings (written by the control thread, read by every worker) ---- */
+
+struct proxy_settings {
+	uint32_t head_timeout_ms; /* the whole head must arrive within this (408) */
+	uint32_t head_max; /* bytes of head at most (431) */
+	uint32_t fail_limit, fail_window_s, block_s;
+	uint32_t connect_timeout_ms; /* backend connect (502) */
+	uint32_t linger_ms; /* after an error answer, how long unread input is drained */
+	uint32_t forward_copy; /* 1: read/write copying instead of splice (--forward copy) */
+};
+
+#define PROXY_HEAD_MAX_LIMIT (1024 * 1024)
+extern struct proxy_settings proxy_settings;
+#define PROXY_SETTING(f) __atomic_load_n(&proxy_settings.f, __ATOMIC_RELAXED)
+/* Copies the limits part of the settings. */
+void proxy_settings_limits(struct proxy_limits_cfg *cfg);
+
+/* The failure table shared by all threads (main.c). */
+extern struct proxy_limits *proxy_limits;
+
+/* ---- workers: one thread, one event loop each ---- */
+
+struct proxy_listener {
+	int fd; /* this worker's own dup of the listening socket */
+	uint16_t port;
+	bool paused; /* out of fds: not watched for a moment */
+	struct proxy_worker *w;
+	struct proxy_listener *next;
+};
+
+enum proxy_msg_type { PROXY_MSG_LISTEN, PROXY_MSG_UNLISTEN, PROXY_MSG_STOP };
+
+struct proxy_msg {
+	enum proxy_msg_type type;
+	int fd; /* LISTEN: the worker's dup, which it then owns */
+	uint16_t port;
+	struct proxy_msg *next;
+};
+
+/* Connection lists; each connection is on exactly one, and the first three have a deadline. */
+enum proxy_list { PROXY_LIST_HEAD, PROXY_LIST_CONNECT, PROXY_LIST_LINGER, PROXY_LIST_TUNNEL,
+		  PROXY_LIST_MAX };
+
+/* One client connection, from accept to close (about 200 bytes while idle). */
+struct proxy_conn {
+	struct proxy_conn *prev, *next; /* on the worker's list `list` */
+	uint64_t since; /* ms: when it joined that list (its deadline counts from here) */
+	struct proxy_worker *w;
+	struct proxy_route *route; /* a reference: the route the head is judged by */
+	unsigned route_gen;
+	int cfd, bfd; /* client, backend (-1 until connecting) */
+	uint16_t port; /* the public port it came in on */
+	uint8_t list; /* enum proxy_list, which is also its state */
+	bool listed; /* on w->lists[list] */
+	uint8_t up_wait, down_wait; /* enum proxy_pump_wait of each direction */
+	bool sent_any; /* the client sent at least one byte */
+	struct proxy_addr peer;
+	char *buf; /* the head so far; NULL until a read leaves it incomplete */
+	uint32_t len, cap;
+	uint32_t drained; /* LINGER: bytes read and thrown away */
+	struct proxy_dir up, down; /* client -> backend, backend -> client */
+};
+
+struct proxy_conn_list {
+	struct proxy_conn *first, *last;
+	size_t n;
+};
+
+struct proxy_worker {
+	int id;
+	pthread_t thread;
+	struct evloop *loop;
+	int mbox_fd; /* eventfd: messages are waiting */
+	pthread_mutex_t mbox_lock;
+	struct proxy_msg *mbox_first, *mbox_last;
+	struct proxy_listener *listeners;
+	struct proxy_pool pool;
+	char *scratch; /* head reads that complete at once never allocate */
+	size_t scratch_cap;
+	struct proxy_conn_list lists[PROXY_LIST_MAX];
+	long timer_id; /* the one deadline timer, 0 when none */
+	uint64_t timer_due;
+	bool resume_armed; /* a timer will watch paused listeners again */
+};
+
+int proxy_worker_start(struct proxy_worker *w, int id);
+/* Queues a message (the worker owns msg->fd from then on). 0 or -errno. */
+int proxy_worker_post(struct proxy_worker *w, enum proxy_msg_type type, uint16_t port, int fd);
+/* Asks the worker to stop and waits for it; frees everything it holds. */
+void proxy_worker_join(struct proxy_worker *w);
+/* (Re)arms the deadline timer for the earliest deadline of the lists. */
+void proxy_worker_arm(struct proxy_worker *w);
+void proxy_worker_list_add(struct proxy_worker *w, struct proxy_conn *c, enum proxy_list l);
+void proxy_worker_list_del(struct proxy_worker *w, struct proxy_conn *c);
+
+/* ---- connections (proxy_conn.c) ---- */
+
+/* Takes a just-accepted socket: checks the block list, then reads the head. */
+void proxy_conn_accepted(struct proxy_worker *w, int fd, uint16_t port,
+			 const struct proxy_addr *peer);
+/* Ends what is past its deadline on list l at now (ms); returns the next deadline or 0. */
+uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t now);
+/* Closes every connection of the worker (at exit). */
+void proxy_conn_close_all(struct proxy_worker *w);
+
+/* ---- events (proxy_events.c): JSON lines to the control fd or --events ---- */
+
+/* Sets the sink (fd -1: events are only counted); the fd becomes non-blocking if is_socket. */
+int proxy_events_init(int fd, bool is_socket);
+/* Binds this thread's event batch to its loop (flushed once per loop iteration). */
+void proxy_events_thread(struct evloop *loop);
+/* Queues one line (without its newline). Lines over 64 KiB are dropped. */
+void proxy_events_emit(const char *line, size_t len);
+void proxy_events_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes this thread's batch now. */
+void proxy_events_flush(void);
+/* Flushes and frees this thread's batch (a worker at exit). */
+void proxy_events_thread_end(void);
+/* The control thread's part: fd to watch for "backlog waiting" and the backlog writer. */
+int proxy_events_wake_fd(void);
+/* Writes what the sink could not take before; true while some is still waiting. */
+bool proxy_events_drain(void);
+int proxy_events_sink_fd(void);
+uint64_t proxy_events_dropped(void);
+void proxy_events_fini(void);
+
+/* One decision about a connection (never the token, never its hash). */
+void proxy_event_decision(const struct proxy_addr *peer, uint16_t port,
+			  const struct proxy_route *r, int status, const char *reason);
+
+/* ---- counters (proxy_stats.c): per port and result, Prometheus style ---- */
+
+enum proxy_result {
+	PROXY_R_ALLOWED,
+	PROXY_R_400,
+	PROXY_R_401,
+	PROXY_R_403,
+	PROXY_R_408,
+	PROXY_R_431,
+	PROXY_R_502,
+	PROXY_R_BLOCKED, /* refused at accept: the source is blocked (403) */
+	PROXY_R_ABORTED, /* the client left before its head was complete */
+	PROXY_R_MAX
+};
+
+/* The result that an HTTP status stands for. */
+enum proxy_result proxy_stats_result(int status);
+void proxy_stats_count(uint16_t port, enum proxy_result r);
+void proxy_stats_bytes(uint16_t port, uint64_t up, uint64_t down);
+void proxy_stats_active(uint16_t port, int delta);
+void proxy_stats_block(uint16_t port);
+/* {"event":"stats",...} as one line into a malloc'd string; NULL on ENOMEM. */
+char *proxy_stats_json(void);
+/* The counters in the Prometheus text format. */
+void proxy_stats_prometheus(FILE *f);
+void proxy_stats_free(void);
+
+/* ---- control channel (proxy_control.c) ---- */
+
+/* Starts reading ops from fd on the control thread's loop. 0 or -errno. */
+int proxy_control_start(struct evloop *loop, int fd, struct proxy_worker *workers, int n);
+/* Handles one op line (also used for standalone routes); answers with events. */
+void proxy_control_line(const char *line, size_t len, int fd);
+/* Opens or replaces the listener of a route on every worker; takes fd. 0 or -errno. */
+int proxy_control_listen(struct proxy_route *r, int fd);
+void proxy_control_stop(void);
+
+/* ---- sandbox (proxy_sandbox.c) ---- */
+
+/* Switches to user (if not NULL), drops every capability, sets no_new_privs and, if
+ * seccomp, loads the allow-list. 0 or -errno (the caller exits). */
+int proxy_sandbox_enter(const char *user, bool seccomp);
+
+#endif

@@ -144,7 +144,8 @@ int main(int argc, char **argv)
 	close(sv[1]);
 	line = malloc(cap = 1 << 20);
 	for (size_t have = 0;;) {
-		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sv[0], .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
+				       { .fd = sv[0], .events = POLLIN } };
 		ssize_t n;
 		char *nl;
 

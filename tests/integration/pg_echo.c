@@ -91,7 +91,7 @@ static int echo_queue(struct echo_conn *c, const void *p, size_t n)
 }
 
 static int echo_queuef(struct echo_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static int echo_queuef(struct echo_conn *c, const char *fmt, ...)
 {
 	char buf[1024];
@@ -166,15 +166,17 @@ static bool echo_request(struct echo_conn *c, const struct http_request *req, si
 			       "Connection: close\r\n\r\n");
 		return false;
 	}
-	c->close_after = echo_header_has(req, "connection", "close") ||
-			 (req->version_minor == 0 && !echo_header_has(req, "connection", "keep-alive"));
+	c->close_after =
+	    echo_header_has(req, "connection", "close") ||
+	    (req->version_minor == 0 && !echo_header_has(req, "connection", "keep-alive"));
 	if (echo_header_has(req, "upgrade", "websocket")) {
 		char acc[64];
 
 		echo_ws_accept(http_find_header(req->headers, req->n_headers, "sec-websocket-key"),
 			       acc);
-		echo_queuef(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			       "Connection: Upgrade\r\n%s%s%s\r\n",
+		echo_queuef(c,
+			    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			    "Connection: Upgrade\r\n%s%s%s\r\n",
 			    acc[0] ? "Sec-WebSocket-Accept: " : "", acc, acc[0] ? "\r\n" : "");
 		c->st = ST_WS;
 		return true;
@@ -258,8 +260,9 @@ static bool echo_process(struct echo_conn *c)
 		if (r == 0)
 			return true;
 		if (r < 0) {
-			echo_queuef(c, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-				    r == -EMSGSIZE ? 431 : 400, r == -EMSGSIZE ? "Too Large" : "Bad");
+			echo_queuef(
+			    c, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+			    r == -EMSGSIZE ? 431 : 400, r == -EMSGSIZE ? "Too Large" : "Bad");
 			c->close_after = true;
 			return true;
 		}
@@ -431,11 +434,14 @@ static int echo_gen(unsigned long long n)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "port", required_argument, NULL, 'p' }, { "addr", required_argument, NULL, 'a' },
-		{ "bytes", required_argument, NULL, 'b' }, { "gen", required_argument, NULL, 'g' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "addr", required_argument, NULL, 'a' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "gen", required_argument, NULL, 'g' },
 		{ 0 },
 	};
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct rlimit rl;
 	int c, fd, one = 1, port = 0;
 
@@ -455,7 +461,8 @@ int main(int argc, char **argv)
 		case 'g':
 			return echo_gen(strtoull(optarg, NULL, 10));
 		default:
-			fprintf(stderr, "usage: pg_echo --port P [--addr A] [--bytes N] | --gen N\n");
+			fprintf(stderr,
+				"usage: pg_echo --port P [--addr A] [--bytes N] | --gen N\n");
 			return 2;
 		}
 	}

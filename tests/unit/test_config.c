@@ -905,6 +905,40 @@ static void test_config_enforcement(void **state)
 	assert_non_null(strstr(err, "on or off"));
 }
 
+/* The numeric settings: bounds checked, the flag named, the last layer winning. */
+static void test_config_numbers(void **state)
+{
+	struct pg_config c;
+	char err[512];
+
+	(void)state;
+	write_conf("[portgated]\nproxy_fail_limit = 5\naudit_window = 30\nscan_ports = 50\n");
+	assert_int_equal(LOAD(&c, err, "--config", conf), 0);
+	assert_int_equal(c.proxy_fail_limit, 5);
+	assert_int_equal(c.audit_window, 30);
+	assert_int_equal(c.scan_ports, 50);
+	assert_int_equal(c.proxy_head_timeout_ms, 10000);
+	assert_int_equal(c.proxy_head_max, 16384);
+	assert_int_equal(c.audit_max_bytes, 100u << 20);
+	assert_int_equal(c.scan_block_seconds, 0);
+	setenv("PORTGATE_SCAN_BLOCK_SECONDS", "600", 1);
+	assert_int_equal(LOAD(&c, err, "--config", conf, "--proxy-head-max", "65536"), 0);
+	assert_int_equal(c.scan_block_seconds, 600);
+	assert_int_equal(c.proxy_head_max, 65536);
+	unsetenv("PORTGATE_SCAN_BLOCK_SECONDS");
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-head-max", "100"), 0);
+	assert_non_null(strstr(err, "--proxy-head-max"));
+	assert_non_null(strstr(err, "1024-1048576"));
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--audit-window", "-1"), 0);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--audit-window", "10s"), 0);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--scan-ports", ""), 0);
+	assert_int_not_equal(
+	    LOAD(&c, err, "--config", conf, "--audit-max-bytes", "99999999999999999999999"), 0);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--audit-file", "rel/x"), 0);
+	assert_int_equal(LOAD(&c, err, "--config", conf, "--audit-file", "off"), 0);
+	assert_string_equal(c.audit_file, "off");
+}
+
 static void test_config_proxy(void **state)
 {
 	struct pg_config c;
@@ -958,6 +992,7 @@ int main(void)
 		cmocka_unit_test_setup(test_config_help_version, clear_env),
 		cmocka_unit_test_setup(test_config_repeat, clear_env),
 		cmocka_unit_test_setup(test_config_enforcement, clear_env),
+		cmocka_unit_test_setup(test_config_numbers, clear_env),
 		cmocka_unit_test_setup(test_config_proxy, clear_env),
 		cmocka_unit_test(test_config_redis_url_good),
 		cmocka_unit_test(test_config_redis_url_bad),

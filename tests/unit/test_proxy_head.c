@@ -21,7 +21,7 @@
 #include "../../userspace/portgate-proxy/proxy_routes.c"
 #include "../../userspace/portgate-proxy/proxy_splice.c"
 
-#define TOKEN	   "api_token"
+#define TOKEN "api_token"
 /* sha256("api_token") */
 #define TOKEN_HASH "sha256:4f89c033b5ee1a094b6f16b5f315fe7ce180fd1512d9ab031848472e150095c0"
 #define HDR	   PROXY_TOKEN_HEADER_DEFAULT
@@ -60,8 +60,8 @@ static const char *strip_target(const char *t)
 	return out;
 }
 
-static int judge(const char *text, size_t max, const char *header, size_t *fwd,
-		 const char **reason, char *out)
+static int judge(const char *text, size_t max, const char *header, size_t *fwd, const char **reason,
+		 char *out)
 {
 	size_t len = strlen(text);
 
@@ -109,10 +109,11 @@ static void test_proxy_head_strip_header_case(void **state)
 				  "x-gate"),
 			    "GET / HTTP/1.1\r\nHost: h\r\nX-Source-Token: k\r\n\r\n");
 	/* a longer or shorter name is another field */
-	assert_string_equal(strip("GET / HTTP/1.1\r\nHost: h\r\nX-Source-Tokens: 1\r\n"
-				  "X-Source-Toke: 2\r\n\r\n",
-				  HDR),
-			    "GET / HTTP/1.1\r\nHost: h\r\nX-Source-Tokens: 1\r\nX-Source-Toke: 2\r\n\r\n");
+	assert_string_equal(
+	    strip("GET / HTTP/1.1\r\nHost: h\r\nX-Source-Tokens: 1\r\n"
+		  "X-Source-Toke: 2\r\n\r\n",
+		  HDR),
+	    "GET / HTTP/1.1\r\nHost: h\r\nX-Source-Tokens: 1\r\nX-Source-Toke: 2\r\n\r\n");
 }
 
 static void test_proxy_head_strip_query(void **state)
@@ -179,8 +180,7 @@ static void test_proxy_head_judge_verdicts(void **state)
 	assert_int_equal(fwd, strlen("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
 	assert_memory_equal(buf, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", fwd);
 
-	assert_int_equal(judge("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 16384, HDR, &fwd, &reason,
-			       buf),
+	assert_int_equal(judge("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 16384, HDR, &fwd, &reason, buf),
 			 401);
 	assert_string_equal(reason, "missing token");
 	assert_int_equal(judge("GET / HTTP/1.1\r\nHost: h\r\nX-Source-Token: nope\r\n\r\n", 16384,
@@ -209,7 +209,8 @@ static void test_proxy_head_judge_verdicts(void **state)
 	{
 		char req[2000];
 
-		snprintf(req, sizeof(req), "GET /?source_token=%0600d HTTP/1.1\r\nHost: h\r\n\r\n", 7);
+		snprintf(req, sizeof(req), "GET /?source_token=%0600d HTTP/1.1\r\nHost: h\r\n\r\n",
+			 7);
 		assert_int_equal(judge(req, 16384, HDR, &fwd, &reason, buf), 403);
 	}
 }
@@ -228,9 +229,9 @@ static void test_proxy_head_judge_errors(void **state)
 	assert_int_equal(judge("\x01\x02garbage\r\n\r\n", 16384, HDR, &fwd, &reason, buf), 400);
 	assert_string_equal(reason, "malformed request");
 	assert_int_equal(judge("GET / HTTP/1.1\nHost: h\n\n", 16384, HDR, &fwd, &reason, buf), 400);
-	assert_int_equal(judge("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 16384, HDR, &fwd,
-			       &reason, buf),
-			 400);
+	assert_int_equal(
+	    judge("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 16384, HDR, &fwd, &reason, buf),
+	    400);
 	/* ambiguous tokens */
 	assert_int_equal(judge("GET / HTTP/1.1\r\nHost: h\r\nX-Source-Token: " TOKEN
 			       "\r\nx-source-token: " TOKEN "\r\n\r\n",
@@ -278,9 +279,9 @@ static void test_proxy_routes_parse(void **state)
 	assert_int_equal(proxy_route_parse("80=8080", addr, &p, &b), 0);
 	assert_string_equal(addr, "0.0.0.0");
 	assert_int_equal(p, 80);
-	static const char *const bad[] = { "", "80", "=80", "80=", "0=1", "1=0", "65536=1",
-					   "1=65536", "::1:80=1", "[::1:80=1", ":80=1", "a:b=c",
-					   "80=8080x", "-1=2", "1=+2" };
+	static const char *const bad[] = { "",	    "80",      "=80",	   "80=",      "0=1",
+					   "1=0",   "65536=1", "1=65536",  "::1:80=1", "[::1:80=1",
+					   ":80=1", "a:b=c",   "80=8080x", "-1=2",     "1=+2" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (proxy_route_parse(bad[i], addr, &p, &b) != -EINVAL)
 			fail_msg("accepted bad route %s", bad[i]);
@@ -288,14 +289,18 @@ static void test_proxy_routes_parse(void **state)
 
 static void test_proxy_routes_validation(void **state)
 {
-	struct proxy_route_spec s = { .port = 8081, .backend_port = 9001, .token_hash = TOKEN_HASH,
-				      .service = "my \"app\"", .port_name = "api\\v1" };
+	struct proxy_route_spec s = { .port = 8081,
+				      .backend_port = 9001,
+				      .token_hash = TOKEN_HASH,
+				      .service = "my \"app\"",
+				      .port_name = "api\\v1" };
 	struct proxy_route *r = NULL;
 
 	(void)state;
 	assert_int_equal(proxy_route_new(&s, &r), 0);
 	assert_string_equal(r->token_header, PROXY_TOKEN_HEADER_DEFAULT);
-	assert_string_equal(r->labels_json, "\"service\":\"my \\\"app\\\"\",\"port_name\":\"api\\\\v1\"");
+	assert_string_equal(r->labels_json,
+			    "\"service\":\"my \\\"app\\\"\",\"port_name\":\"api\\\\v1\"");
 	proxy_route_put(r);
 
 	s.token_hash = "sha256:4F89C033B5EE1A094B6F16B5F315FE7CE180FD1512D9AB031848472E150095C0";
@@ -321,7 +326,9 @@ static void test_proxy_routes_validation(void **state)
 
 static void test_proxy_routes_table(void **state)
 {
-	struct proxy_route_spec s = { .port = 8081, .backend_port = 9001, .token_hash = TOKEN_HASH };
+	struct proxy_route_spec s = { .port = 8081,
+				      .backend_port = 9001,
+				      .token_hash = TOKEN_HASH };
 	struct proxy_route *a, *b, *got;
 	unsigned gen = proxy_routes_generation();
 

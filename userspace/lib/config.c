@@ -6,6 +6,7 @@
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -36,6 +37,18 @@ enum config_key {
 	CK_NFLOG_GROUP,
 	CK_PROXY,
 	CK_PROXY_USER,
+	CK_PROXY_HEAD_TIMEOUT_MS,
+	CK_PROXY_HEAD_MAX,
+	CK_PROXY_FAIL_LIMIT,
+	CK_PROXY_FAIL_WINDOW,
+	CK_PROXY_BLOCK_SECONDS,
+	CK_AUDIT_FILE,
+	CK_AUDIT_MAX_BYTES,
+	CK_AUDIT_STREAM_MAXLEN,
+	CK_AUDIT_WINDOW,
+	CK_AUDIT_THRESHOLD,
+	CK_SCAN_PORTS,
+	CK_SCAN_BLOCK_SECONDS,
 	CK_COUNT
 };
 
@@ -84,6 +97,60 @@ static const struct config_setting {
 		       "the token proxy portgated runs for token-protected ports, or off" },
 	[CK_PROXY_USER] = { "proxy_user", "PORTGATE_PROXY_USER", "proxy-user", "USER",
 			    "portgate-proxy, else nobody", "user the token proxy runs as" },
+	[CK_PROXY_HEAD_TIMEOUT_MS] = { "proxy_head_timeout_ms", "PORTGATE_PROXY_HEAD_TIMEOUT_MS",
+				       "proxy-head-timeout-ms", "MS", "10000",
+				       "token proxy: time to send a request head (100-600000)" },
+	[CK_PROXY_HEAD_MAX] = { "proxy_head_max", "PORTGATE_PROXY_HEAD_MAX", "proxy-head-max",
+				"BYTES", "16384",
+				"token proxy: largest request head (1024-1048576)" },
+	[CK_PROXY_FAIL_LIMIT] = { "proxy_fail_limit", "PORTGATE_PROXY_FAIL_LIMIT",
+				  "proxy-fail-limit", "N", "20",
+				  "token proxy: failures of a source before it is blocked, 0 "
+				  "never" },
+	[CK_PROXY_FAIL_WINDOW] = { "proxy_fail_window", "PORTGATE_PROXY_FAIL_WINDOW",
+				   "proxy-fail-window", "SECONDS", "60",
+				   "token proxy: window the failures are counted in (1-86400)" },
+	[CK_PROXY_BLOCK_SECONDS] = { "proxy_block_seconds", "PORTGATE_PROXY_BLOCK_SECONDS",
+				     "proxy-block-seconds", "SECONDS", "600",
+				     "token proxy: how long a failing source stays blocked" },
+	[CK_AUDIT_FILE] = { "audit_file", "PORTGATE_AUDIT_FILE", "audit-file", "PATH|off",
+			    "STATE_DIR/audit.jsonl", "audit trail as JSON lines, or off" },
+	[CK_AUDIT_MAX_BYTES] = { "audit_max_bytes", "PORTGATE_AUDIT_MAX_BYTES", "audit-max-bytes",
+				 "BYTES", "104857600",
+				 "audit file size cap: rotated to .1 beyond it, 0 no cap" },
+	[CK_AUDIT_STREAM_MAXLEN] = { "audit_stream_maxlen", "PORTGATE_AUDIT_STREAM_MAXLEN",
+				     "audit-stream-maxlen", "N", "100000",
+				     "audit events kept in Redis (about), 0 none" },
+	[CK_AUDIT_WINDOW] = { "audit_window", "PORTGATE_AUDIT_WINDOW", "audit-window", "SECONDS",
+			      "10", "audit aggregation and scan window (1-3600)" },
+	[CK_AUDIT_THRESHOLD] = { "audit_threshold", "PORTGATE_AUDIT_THRESHOLD", "audit-threshold",
+				 "N", "20",
+				 "events of one source in a window before they are aggregated" },
+	[CK_SCAN_PORTS] = { "scan_ports", "PORTGATE_SCAN_PORTS", "scan-ports", "N", "20",
+			    "closed or localhost-only ports in a window that make a port scan" },
+	[CK_SCAN_BLOCK_SECONDS] = { "scan_block_seconds", "PORTGATE_SCAN_BLOCK_SECONDS",
+				    "scan-block-seconds", "SECONDS", "0",
+				    "block a scanning source for this long, 0 report only" },
+};
+
+/* The numeric settings: where each goes and the values it accepts. */
+static const struct config_number {
+	enum config_key key;
+	size_t offset;
+	uint64_t min, max;
+} config_numbers[] = {
+	{ CK_PROXY_HEAD_TIMEOUT_MS, offsetof(struct pg_config, proxy_head_timeout_ms), 100,
+	  600000 },
+	{ CK_PROXY_HEAD_MAX, offsetof(struct pg_config, proxy_head_max), 1024, 1048576 },
+	{ CK_PROXY_FAIL_LIMIT, offsetof(struct pg_config, proxy_fail_limit), 0, 1000000 },
+	{ CK_PROXY_FAIL_WINDOW, offsetof(struct pg_config, proxy_fail_window), 1, 86400 },
+	{ CK_PROXY_BLOCK_SECONDS, offsetof(struct pg_config, proxy_block_seconds), 1, 604800 },
+	{ CK_AUDIT_MAX_BYTES, offsetof(struct pg_config, audit_max_bytes), 0, 1ull << 40 },
+	{ CK_AUDIT_STREAM_MAXLEN, offsetof(struct pg_config, audit_stream_maxlen), 0, 100000000 },
+	{ CK_AUDIT_WINDOW, offsetof(struct pg_config, audit_window), 1, 3600 },
+	{ CK_AUDIT_THRESHOLD, offsetof(struct pg_config, audit_threshold), 1, 1000000 },
+	{ CK_SCAN_PORTS, offsetof(struct pg_config, scan_ports), 2, 65535 },
+	{ CK_SCAN_BLOCK_SECONDS, offsetof(struct pg_config, scan_block_seconds), 0, 604800 },
 };
 
 static const char *const config_modes[] = { "enforce", "rewrite", "audit-only", "strict" };
@@ -338,6 +405,28 @@ static int config_set_path(char *dst, size_t size, const char *v, char *why, siz
 	return config_copy(dst, size, v, why, whylen);
 }
 
+/* A numeric setting: a decimal number within its bounds, stored as uint64_t. */
+static int config_set_number(struct pg_config *c, enum config_key k, const char *v, char *why,
+			     size_t whylen)
+{
+	for (size_t i = 0; i < sizeof(config_numbers) / sizeof(config_numbers[0]); i++) {
+		const struct config_number *n = &config_numbers[i];
+		unsigned long long x;
+		char *end;
+
+		if (n->key != k)
+			continue;
+		errno = 0;
+		x = strtoull(v, &end, 10);
+		if (!*v || *v == '-' || *v == '+' || *end || errno || x < n->min || x > n->max)
+			return config_fail(why, whylen, "expected a number %llu-%llu",
+					   (unsigned long long)n->min, (unsigned long long)n->max);
+		*(uint64_t *)((char *)c + n->offset) = x;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 /* Applies one [portgated] setting from any layer; the reason goes to why, unprefixed. */
 static int config_apply(struct config_ctx *x, enum config_key k, const char *v, char *why,
 			size_t whylen)
@@ -434,8 +523,12 @@ static int config_apply(struct config_ctx *x, enum config_key k, const char *v, 
 			return config_fail(why, whylen,
 					   "expected a user name of [A-Za-z0-9._-] or a uid");
 		return config_copy(c->proxy_user, sizeof(c->proxy_user), v, why, whylen);
+	case CK_AUDIT_FILE:
+		if (*v && strcmp(v, "off") != 0 && v[0] != '/')
+			return config_fail(why, whylen, "expected an absolute path or off");
+		return config_copy(c->audit_file, sizeof(c->audit_file), v, why, whylen);
 	default:
-		return -EINVAL;
+		return config_set_number(c, k, v, why, whylen);
 	}
 }
 
@@ -737,6 +830,16 @@ static void config_defaults(struct pg_config *c)
 	c->log_level = 2;
 	snprintf(c->bpf_pin_dir, sizeof(c->bpf_pin_dir), "/sys/fs/bpf/portgate");
 	c->nflog_group = 4242;
+	c->proxy_head_timeout_ms = 10000;
+	c->proxy_head_max = 16384;
+	c->proxy_fail_limit = 20;
+	c->proxy_fail_window = 60;
+	c->proxy_block_seconds = 600;
+	c->audit_max_bytes = 100ull << 20;
+	c->audit_stream_maxlen = 100000;
+	c->audit_window = 10;
+	c->audit_threshold = 20;
+	c->scan_ports = 20;
 	if (gethostname(c->host, sizeof(c->host)) != 0)
 		c->host[0] = '\0';
 	c->host[sizeof(c->host) - 1] = '\0';

@@ -41,8 +41,22 @@ struct pg_config {
 				    portgated's binary; "off": no proxy; else an absolute path */
 	char proxy_user[64];	 /* --proxy-user / PORTGATE_PROXY_USER / proxy_user; "" =
 				    portgate-proxy if it exists, else nobody (65534) */
-	struct pg_policy policy; /* [ranges] purpose = FIRST-LAST, PORTGATE_RANGE_<PURPOSE>;
-				    [restricted] ports = ..., PORTGATE_RESTRICTED */
+	/* The token proxy's limits (sent to portgate-proxy in its settings message). */
+	uint64_t proxy_head_timeout_ms; /* proxy_head_timeout_ms; 10000 */
+	uint64_t proxy_head_max;	/* proxy_head_max; 16384 */
+	uint64_t proxy_fail_limit;	/* proxy_fail_limit; 20 (0: never block) */
+	uint64_t proxy_fail_window;	/* proxy_fail_window; 60 s */
+	uint64_t proxy_block_seconds;	/* proxy_block_seconds; 600 */
+	/* The audit trail. */
+	char audit_file[4096];	      /* audit_file; "" = STATE_DIR/audit.jsonl; "off" */
+	uint64_t audit_max_bytes;     /* audit_max_bytes; 100 MiB (0: no cap) */
+	uint64_t audit_stream_maxlen; /* audit_stream_maxlen; 100000 (0: no stream) */
+	uint64_t audit_window;	      /* audit_window; 10 s */
+	uint64_t audit_threshold;     /* audit_threshold; 20 events per source and window */
+	uint64_t scan_ports;	      /* scan_ports; 20 ports per window */
+	uint64_t scan_block_seconds;  /* scan_block_seconds; 0 (report only) */
+	struct pg_policy policy;      /* [ranges] purpose = FIRST-LAST, PORTGATE_RANGE_<PURPOSE>;
+					 [restricted] ports = ..., PORTGATE_RESTRICTED */
 };
 
 struct pg_redis_url {

@@ -17,7 +17,8 @@
 
 extern const char pg_lua_common[], pg_lua_init[], pg_lua_service_create[], pg_lua_service_delete[],
     pg_lua_port_add[], pg_lua_port_remove[], pg_lua_cleanup[], pg_lua_read_services[],
-    pg_lua_read_service[], pg_lua_read_port[], pg_lua_read_global[], pg_lua_read_owner[];
+    pg_lua_read_service[], pg_lua_read_port[], pg_lua_read_global[], pg_lua_read_owner[],
+    pg_lua_audit_append[], pg_lua_read_audit[];
 
 static const char *const registry_bodies[REG_NSCRIPTS] = {
 	[REG_INIT] = pg_lua_init,
@@ -31,6 +32,8 @@ static const char *const registry_bodies[REG_NSCRIPTS] = {
 	[REG_READ_PORT] = pg_lua_read_port,
 	[REG_READ_GLOBAL] = pg_lua_read_global,
 	[REG_READ_OWNER] = pg_lua_read_owner,
+	[REG_AUDIT_APPEND] = pg_lua_audit_append,
+	[REG_READ_AUDIT] = pg_lua_read_audit,
 };
 
 struct registry {

@@ -26,6 +26,8 @@ enum registry_script {
 	REG_READ_PORT,
 	REG_READ_GLOBAL,
 	REG_READ_OWNER,
+	REG_AUDIT_APPEND, /* ARGV: maxlen, json... -> {200, "audit", n, last_id} */
+	REG_READ_AUDIT,	  /* ARGV: start, end, count -> {200, "audit", id, json, id, json...} */
 	REG_NSCRIPTS,
 };
 

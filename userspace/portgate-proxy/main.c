@@ -20,10 +20,10 @@
 #include "proxy.h"
 #include "proxy_head.h"
 
-#define PROXY_THREADS_MAX	64
-#define PROXY_SWEEP_MS		10000 /* forget idle failure windows this often */
-#define PROXY_LIMITS_SOURCES	65536 /* sources tracked at most */
-#define PROXY_LISTEN_BACKLOG	4096
+#define PROXY_THREADS_MAX    64
+#define PROXY_SWEEP_MS	     10000 /* forget idle failure windows this often */
+#define PROXY_LIMITS_SOURCES 65536 /* sources tracked at most */
+#define PROXY_LISTEN_BACKLOG 4096
 
 struct proxy_settings proxy_settings = {
 	.head_timeout_ms = 10000,
@@ -95,8 +95,22 @@ static int proxy_num(const char *s, long lo, long hi, long *out)
 
 static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 {
-	enum { O_ROUTE = 256, O_HASH, O_HEADER, O_EVENTS, O_HTMO, O_HMAX, O_FLIM, O_FWIN, O_BLOCK,
-	       O_USER, O_NOSEC, O_THREADS, O_CTL, O_FWD };
+	enum {
+		O_ROUTE = 256,
+		O_HASH,
+		O_HEADER,
+		O_EVENTS,
+		O_HTMO,
+		O_HMAX,
+		O_FLIM,
+		O_FWIN,
+		O_BLOCK,
+		O_USER,
+		O_NOSEC,
+		O_THREADS,
+		O_CTL,
+		O_FWD
+	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
 		{ "route", required_argument, NULL, O_ROUTE },

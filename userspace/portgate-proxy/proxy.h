@@ -16,11 +16,11 @@
 
 struct proxy_settings {
 	uint32_t head_timeout_ms; /* the whole head must arrive within this (408) */
-	uint32_t head_max; /* bytes of head at most (431) */
+	uint32_t head_max;	  /* bytes of head at most (431) */
 	uint32_t fail_limit, fail_window_s, block_s;
 	uint32_t connect_timeout_ms; /* backend connect (502) */
-	uint32_t linger_ms; /* after an error answer, how long unread input is drained */
-	uint32_t forward_copy; /* 1: read/write copying instead of splice (--forward copy) */
+	uint32_t linger_ms;	     /* after an error answer, how long unread input is drained */
+	uint32_t forward_copy;	     /* 1: read/write copying instead of splice (--forward copy) */
 };
 
 #define PROXY_HEAD_MAX_LIMIT (1024 * 1024)
@@ -52,8 +52,13 @@ struct proxy_msg {
 };
 
 /* Connection lists; each connection is on exactly one, and the first three have a deadline. */
-enum proxy_list { PROXY_LIST_HEAD, PROXY_LIST_CONNECT, PROXY_LIST_LINGER, PROXY_LIST_TUNNEL,
-		  PROXY_LIST_MAX };
+enum proxy_list {
+	PROXY_LIST_HEAD,
+	PROXY_LIST_CONNECT,
+	PROXY_LIST_LINGER,
+	PROXY_LIST_TUNNEL,
+	PROXY_LIST_MAX
+};
 
 /* One client connection, from accept to close (about 200 bytes while idle). */
 struct proxy_conn {
@@ -62,16 +67,16 @@ struct proxy_conn {
 	struct proxy_worker *w;
 	struct proxy_route *route; /* a reference: the route the head is judged by */
 	unsigned route_gen;
-	int cfd, bfd; /* client, backend (-1 until connecting) */
-	uint16_t port; /* the public port it came in on */
-	uint8_t list; /* enum proxy_list, which is also its state */
-	bool listed; /* on w->lists[list] */
+	int cfd, bfd;		    /* client, backend (-1 until connecting) */
+	uint16_t port;		    /* the public port it came in on */
+	uint8_t list;		    /* enum proxy_list, which is also its state */
+	bool listed;		    /* on w->lists[list] */
 	uint8_t up_wait, down_wait; /* enum proxy_pump_wait of each direction */
-	bool sent_any; /* the client sent at least one byte */
+	bool sent_any;		    /* the client sent at least one byte */
 	struct proxy_addr peer;
 	char *buf; /* the head so far; NULL until a read leaves it incomplete */
 	uint32_t len, cap;
-	uint32_t drained; /* LINGER: bytes read and thrown away */
+	uint32_t drained;	   /* LINGER: bytes read and thrown away */
 	struct proxy_dir up, down; /* client -> backend, backend -> client */
 };
 
@@ -139,8 +144,8 @@ uint64_t proxy_events_dropped(void);
 void proxy_events_fini(void);
 
 /* One decision about a connection (never the token, never its hash). */
-void proxy_event_decision(const struct proxy_addr *peer, uint16_t port,
-			  const struct proxy_route *r, int status, const char *reason);
+void proxy_event_decision(const struct proxy_addr *peer, uint16_t port, const struct proxy_route *r,
+			  int status, const char *reason);
 
 /* ---- counters (proxy_stats.c): per port and result, Prometheus style ---- */
 

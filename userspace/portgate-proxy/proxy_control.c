@@ -49,7 +49,7 @@ static void proxy_control_set_open(uint16_t port, bool open)
 	if (open)
 		proxy_ctl.open[port / 8] |= (uint8_t)(1u << (port % 8));
 	else
-		proxy_ctl.open[port / 8] &= (uint8_t)~(1u << (port % 8));
+		proxy_ctl.open[port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
 static void proxy_control_error(int port, const char *error)
@@ -59,7 +59,8 @@ static void proxy_control_error(int port, const char *error)
 	if (proxy_json_escape(error, esc, sizeof(esc)))
 		strcpy(esc, "error");
 	if (port > 0)
-		proxy_events_printf("{\"event\":\"error\",\"port\":%d,\"error\":\"%s\"}", port, esc);
+		proxy_events_printf("{\"event\":\"error\",\"port\":%d,\"error\":\"%s\"}", port,
+				    esc);
 	else
 		proxy_events_printf("{\"event\":\"error\",\"error\":\"%s\"}", esc);
 	proxy_events_flush();
@@ -98,8 +99,8 @@ int proxy_control_listen(struct proxy_route *r, int fd)
 	for (int i = 0; i < proxy_ctl.n_workers; i++) {
 		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
-		if (dup < 0 || proxy_worker_post(&proxy_ctl.workers[i], PROXY_MSG_LISTEN, r->port,
-						 dup) < 0) {
+		if (dup < 0 ||
+		    proxy_worker_post(&proxy_ctl.workers[i], PROXY_MSG_LISTEN, r->port, dup) < 0) {
 			rc = dup < 0 ? -errno : -ENOMEM;
 			if (dup >= 0)
 				close(dup);
@@ -292,7 +293,8 @@ static void proxy_control_lines(void)
 		if (!nl)
 			break;
 		end = (size_t)(nl - proxy_ctl.in);
-		int fd = proxy_control_take_fd(proxy_ctl.consumed + start, proxy_ctl.consumed + end);
+		int fd =
+		    proxy_control_take_fd(proxy_ctl.consumed + start, proxy_ctl.consumed + end);
 
 		if (end > start)
 			proxy_control_line(proxy_ctl.in + start, end - start, fd);
@@ -360,10 +362,10 @@ static void proxy_control_read_cb(struct evloop *loop, int fd, unsigned mask, vo
 					close(rfd);
 					continue;
 				}
-				proxy_ctl.pending[proxy_ctl.n_pending++] = (struct proxy_control_fd){
-					.at = proxy_ctl.consumed + proxy_ctl.len + (size_t)n - 1,
-					.fd = rfd
-				};
+				proxy_ctl.pending[proxy_ctl.n_pending++] =
+				    (struct proxy_control_fd){ .at = proxy_ctl.consumed +
+								     proxy_ctl.len + (size_t)n - 1,
+							       .fd = rfd };
 			}
 		}
 		if (msg.msg_flags & MSG_CTRUNC)

@@ -13,7 +13,7 @@
 #include "proxy.h"
 
 #define PROXY_EVENT_LINE_MAX (64 * 1024)
-#define PROXY_EVENT_BATCH    (64 * 1024) /* a thread's batch is written when this full */
+#define PROXY_EVENT_BATCH    (64 * 1024)       /* a thread's batch is written when this full */
 #define PROXY_EVENT_BACKLOG  (8 * 1024 * 1024) /* what a stalled sink may owe, then drops */
 
 /*
@@ -226,19 +226,19 @@ void proxy_events_printf(const char *fmt, ...)
 		proxy_events_emit(line, (size_t)n);
 }
 
-void proxy_event_decision(const struct proxy_addr *peer, uint16_t port,
-			  const struct proxy_route *r, int status, const char *reason)
+void proxy_event_decision(const struct proxy_addr *peer, uint16_t port, const struct proxy_route *r,
+			  int status, const char *reason)
 {
 	char src[PROXY_ADDR_STRLEN];
 
 	if (proxy_sink.fd < 0)
 		return;
 	proxy_addr_format(peer, src);
-	proxy_events_printf("{\"event\":\"token\",\"result\":\"%s\",\"status\":%d,\"reason\":\"%s\","
-			    "\"source\":\"%s\",\"source_port\":%u,\"port\":%u,%s}",
-			    status == 200 ? "allowed" : "denied", status, reason, src,
-			    (unsigned)peer->port, (unsigned)port,
-			    r ? r->labels_json : "\"service\":\"\",\"port_name\":\"\"");
+	proxy_events_printf(
+	    "{\"event\":\"token\",\"result\":\"%s\",\"status\":%d,\"reason\":\"%s\","
+	    "\"source\":\"%s\",\"source_port\":%u,\"port\":%u,%s}",
+	    status == 200 ? "allowed" : "denied", status, reason, src, (unsigned)peer->port,
+	    (unsigned)port, r ? r->labels_json : "\"service\":\"\",\"port_name\":\"\"");
 }
 
 void proxy_events_thread_end(void)

@@ -30,7 +30,7 @@ struct proxy_limits {
 	struct proxy_source *buckets[PROXY_LIMITS_BUCKETS];
 	size_t count, max;
 	size_t n_blocked; /* also read without the lock, as a hint */
-	uint64_t key[2]; /* hash key: sources are chosen by the peer, so the chains must not be */
+	uint64_t key[2];  /* hash key: sources are chosen by the peer, so the chains must not be */
 };
 
 int proxy_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct proxy_addr *a)
@@ -203,7 +203,7 @@ static int proxy_source_size(struct proxy_source *s, uint16_t limit)
 int proxy_limits_fail(struct proxy_limits *l, const struct proxy_addr *src, uint64_t now_ms,
 		      const struct proxy_limits_cfg *cfg, unsigned *failures)
 {
-	uint16_t limit = (uint16_t)(cfg->fail_limit < 1		       ? 1
+	uint16_t limit = (uint16_t)(cfg->fail_limit < 1			     ? 1
 				    : cfg->fail_limit > PROXY_FAIL_LIMIT_MAX ? PROXY_FAIL_LIMIT_MAX
 									     : cfg->fail_limit);
 	struct proxy_source *s;

@@ -14,15 +14,15 @@
 
 /* A peer: IPv4 (also an IPv4-mapped IPv6 address) or IPv6, with its port. */
 struct proxy_addr {
-	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* 4 bytes for AF_INET */
-	uint16_t port; /* host order */
+	uint16_t port;	  /* host order */
 };
 
 struct proxy_limits_cfg {
-	uint32_t fail_limit; /* failures that block a source... */
+	uint32_t fail_limit;	/* failures that block a source... */
 	uint32_t fail_window_s; /* ...within this many seconds */
-	uint32_t block_s; /* how long a source stays blocked */
+	uint32_t block_s;	/* how long a source stays blocked */
 };
 
 struct proxy_limits;

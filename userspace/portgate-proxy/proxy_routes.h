@@ -15,9 +15,9 @@
  * route and swaps it in, and connections keep the one they started with.
  */
 struct proxy_route {
-	int refs; /* atomic */
-	uint16_t port; /* the public (listening) port */
-	uint16_t backend_port; /* on 127.0.0.1 */
+	int refs;				  /* atomic */
+	uint16_t port;				  /* the public (listening) port */
+	uint16_t backend_port;			  /* on 127.0.0.1 */
 	char token_hash[TOKEN_HASH_TEXT_LEN + 1]; /* "sha256:<hex>"; never printed */
 	char token_header[PROXY_HEADER_NAME_MAX + 1];
 	char bind_address[PROXY_BIND_MAX];

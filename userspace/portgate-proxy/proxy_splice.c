@@ -100,7 +100,8 @@ void proxy_dir_release(struct proxy_pool *pool, struct proxy_dir *d)
 static int proxy_pump_buf(struct proxy_dir *d, int dst)
 {
 	while (d->off < d->len) {
-		ssize_t n = send(dst, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(dst, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -130,7 +131,8 @@ static int proxy_pump_pipe(struct proxy_pool *pool, struct proxy_dir *d, int dst
 			return errno == EAGAIN ? PROXY_PUMP_WRITE : -errno;
 		}
 		if (n == 0)
-			return -EIO; /* a non-empty pipe that yields nothing: never seen, never loop */
+			return -EIO; /* a non-empty pipe that yields nothing: never seen, never loop
+				      */
 		d->in_pipe -= (uint32_t)n;
 		d->bytes += (uint64_t)n;
 	}

@@ -22,8 +22,8 @@ struct proxy_pipe {
 struct proxy_pool {
 	struct proxy_pipe *free;
 	unsigned n_free, max_free; /* idle pipes kept for reuse */
-	unsigned n_used; /* pipes lent out */
-	int pipe_size; /* F_SETPIPE_SZ asked for new pipes (0: the kernel's default) */
+	unsigned n_used;	   /* pipes lent out */
+	int pipe_size;		   /* F_SETPIPE_SZ asked for new pipes (0: the kernel's default) */
 	uint64_t n_created, n_failed;
 	char *copy_buf; /* PROXY_COPY_BUF bytes, allocated on first use */
 };
@@ -31,7 +31,7 @@ struct proxy_pool {
 /* One direction of a connection: src -> (pipe | buf) -> dst. */
 struct proxy_dir {
 	struct proxy_pipe *pipe; /* only while bytes are in it */
-	char *buf; /* bytes to write first: the head, or what dst did not take (copy path) */
+	char *buf;	  /* bytes to write first: the head, or what dst did not take (copy path) */
 	uint32_t in_pipe; /* bytes in pipe */
 	uint32_t off, len, cap; /* buf[off..len) still to write */
 	uint8_t flags;
@@ -45,8 +45,8 @@ struct proxy_dir {
 /* What the direction waits for after a pump. */
 enum proxy_pump_wait {
 	PROXY_PUMP_READ = 1, /* src readable (or still readable: the cap was reached) */
-	PROXY_PUMP_WRITE, /* dst writable */
-	PROXY_PUMP_DONE, /* finished: EOF forwarded */
+	PROXY_PUMP_WRITE,    /* dst writable */
+	PROXY_PUMP_DONE,     /* finished: EOF forwarded */
 };
 
 void proxy_pool_init(struct proxy_pool *pool, unsigned max_free, int pipe_size);

@@ -7,17 +7,17 @@
 struct proxy_port_stats {
 	uint64_t results[PROXY_R_MAX];
 	uint64_t bytes_up, bytes_down; /* client -> backend, backend -> client */
-	uint64_t blocks; /* block events */
-	int64_t active; /* connections open now */
+	uint64_t blocks;	       /* block events */
+	int64_t active;		       /* connections open now */
 };
 
 static const struct {
 	const char *name;
 	int status;
 } proxy_results[PROXY_R_MAX] = {
-	[PROXY_R_ALLOWED] = { "allowed", 200 }, [PROXY_R_400] = { "malformed", 400 },
-	[PROXY_R_401] = { "missing", 401 },	[PROXY_R_403] = { "wrong", 403 },
-	[PROXY_R_408] = { "slow", 408 },	[PROXY_R_431] = { "too_large", 431 },
+	[PROXY_R_ALLOWED] = { "allowed", 200 },	 [PROXY_R_400] = { "malformed", 400 },
+	[PROXY_R_401] = { "missing", 401 },	 [PROXY_R_403] = { "wrong", 403 },
+	[PROXY_R_408] = { "slow", 408 },	 [PROXY_R_431] = { "too_large", 431 },
 	[PROXY_R_502] = { "backend_down", 502 }, [PROXY_R_BLOCKED] = { "blocked", 403 },
 	[PROXY_R_ABORTED] = { "aborted", 0 },
 };
@@ -113,7 +113,8 @@ char *proxy_stats_json(void)
 		return NULL;
 	fputs("{\"event\":\"stats\",\"ports\":[", f);
 	for (size_t p = 0; p < 65536; p++) {
-		struct proxy_port_stats *s = __atomic_load_n(&proxy_stats_ports[p], __ATOMIC_ACQUIRE);
+		struct proxy_port_stats *s =
+		    __atomic_load_n(&proxy_stats_ports[p], __ATOMIC_ACQUIRE);
 		struct proxy_route *r;
 
 		if (!s)
@@ -125,10 +126,10 @@ char *proxy_stats_json(void)
 		for (int i = 0; i < PROXY_R_MAX; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", proxy_results[i].name,
 				(unsigned long long)LOAD(s->results[i]));
-		fprintf(f, "},\"blocks\":%llu,\"active\":%lld,\"bytes_up\":%llu,\"bytes_down\":%llu}",
-			(unsigned long long)LOAD(s->blocks), (long long)LOAD(s->active),
-			(unsigned long long)LOAD(s->bytes_up),
-			(unsigned long long)LOAD(s->bytes_down));
+		fprintf(
+		    f, "},\"blocks\":%llu,\"active\":%lld,\"bytes_up\":%llu,\"bytes_down\":%llu}",
+		    (unsigned long long)LOAD(s->blocks), (long long)LOAD(s->active),
+		    (unsigned long long)LOAD(s->bytes_up), (unsigned long long)LOAD(s->bytes_down));
 		first = false;
 	}
 	fprintf(f, "],\"sources_tracked\":%zu,\"sources_blocked\":%zu,\"events_dropped\":%llu}",
@@ -171,7 +172,7 @@ void proxy_stats_prometheus(FILE *f)
 		fputs(help[kind], f);
 		for (size_t p = 0; p < 65536; p++) {
 			struct proxy_port_stats *s =
-				__atomic_load_n(&proxy_stats_ports[p], __ATOMIC_ACQUIRE);
+			    __atomic_load_n(&proxy_stats_ports[p], __ATOMIC_ACQUIRE);
 			struct proxy_route *r;
 			char labels[2 * 2 * PROXY_NAME_MAX + 64];
 			FILE *lf;
@@ -199,13 +200,15 @@ void proxy_stats_prometheus(FILE *f)
 					fprintf(f,
 						"portgate_proxy_requests_total{%s,result=\"%s\","
 						"status=\"%d\"} %llu\n",
-						labels, proxy_results[i].name, proxy_results[i].status,
+						labels, proxy_results[i].name,
+						proxy_results[i].status,
 						(unsigned long long)LOAD(s->results[i]));
 				break;
 			case 1:
 				fprintf(f, "portgate_proxy_bytes_total{%s,direction=\"up\"} %llu\n",
 					labels, (unsigned long long)LOAD(s->bytes_up));
-				fprintf(f, "portgate_proxy_bytes_total{%s,direction=\"down\"} %llu\n",
+				fprintf(f,
+					"portgate_proxy_bytes_total{%s,direction=\"down\"} %llu\n",
 					labels, (unsigned long long)LOAD(s->bytes_down));
 				break;
 			case 2:

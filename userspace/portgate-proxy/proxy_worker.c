@@ -10,9 +10,9 @@
 #include "log.h"
 #include "proxy.h"
 
-#define PROXY_ACCEPT_BATCH  64 /* connections taken per wake-up of one listener */
+#define PROXY_ACCEPT_BATCH  64	/* connections taken per wake-up of one listener */
 #define PROXY_PAUSE_MS	    100 /* out of fds: listeners rest this long */
-#define PROXY_POOL_FREE_MAX 64 /* idle pipes a worker keeps */
+#define PROXY_POOL_FREE_MAX 64	/* idle pipes a worker keeps */
 #define PROXY_PIPE_SIZE	    (1024 * 1024)
 
 void proxy_worker_list_del(struct proxy_worker *w, struct proxy_conn *c)
@@ -55,8 +55,8 @@ void proxy_worker_arm(struct proxy_worker *w)
 		return;
 	{
 		uint64_t now = evloop_now_ms();
-		long id = evloop_timer_add(w->loop, due > now ? due - now : 0, proxy_worker_timer_cb,
-					   w);
+		long id =
+		    evloop_timer_add(w->loop, due > now ? due - now : 0, proxy_worker_timer_cb, w);
 
 		if (id > 0) {
 			w->timer_id = id;
@@ -152,7 +152,8 @@ static void proxy_worker_accept_cb(struct evloop *loop, int fd, unsigned mask, v
 					l->paused = true;
 				}
 				if (!w->resume_armed &&
-				    evloop_timer_add(loop, PROXY_PAUSE_MS, proxy_worker_resume_cb, w) > 0)
+				    evloop_timer_add(loop, PROXY_PAUSE_MS, proxy_worker_resume_cb,
+						     w) > 0)
 					w->resume_armed = true;
 				return;
 			default:

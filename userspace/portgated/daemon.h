@@ -10,6 +10,7 @@
 #include "registry.h"
 #include "sockdiag.h"
 
+struct audit;
 struct embedded_redis;
 struct proxy_supervisor;
 struct reconciler;
@@ -24,6 +25,7 @@ struct daemon {
 	struct embedded_redis *redis;
 	struct reconciler *rec;		/* NULL when not enforcing */
 	struct proxy_supervisor *proxy; /* NULL when there is no proxy */
+	struct audit *audit;		/* NULL until audit_open(); audit_emit() takes NULL */
 	uint64_t started_ms;
 	bool ready_notified;
 };

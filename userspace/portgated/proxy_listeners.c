@@ -244,10 +244,12 @@ void proxy_listeners_sync(struct proxy_supervisor *s)
 
 void proxy_listeners_start(struct proxy_supervisor *s)
 {
-	json_t *msg = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "op", "settings", "head_timeout_ms",
-				PROXY_HEAD_TIMEOUT_MS, "head_max", PROXY_HEAD_MAX, "fail_limit",
-				PROXY_FAIL_LIMIT, "fail_window_s", PROXY_FAIL_WINDOW_S, "block_s",
-				PROXY_BLOCK_S);
+	const struct pg_config *c = &s->d->cfg;
+	json_t *msg = json_pack(
+	    "{s:s,s:I,s:I,s:I,s:I,s:I}", "op", "settings", "head_timeout_ms",
+	    (json_int_t)c->proxy_head_timeout_ms, "head_max", (json_int_t)c->proxy_head_max,
+	    "fail_limit", (json_int_t)c->proxy_fail_limit, "fail_window_s",
+	    (json_int_t)c->proxy_fail_window, "block_s", (json_int_t)c->proxy_block_seconds);
 
 	s->n_listeners = 0;
 	if (msg)
@@ -349,7 +351,7 @@ static void proxy_listeners_block(struct proxy_supervisor *s, json_t *ev)
 
 	proxy_listeners_clean(source, src, sizeof(src));
 	if (secs <= 0 || secs > 30 * 86400)
-		secs = PROXY_BLOCK_S;
+		secs = (json_int_t)s->d->cfg.proxy_block_seconds;
 	if (!s->d->rec) {
 		log_warn("proxy: %s failed too often on port %lld; not blocked (enforcement off)",
 			 src, (long long)json_integer_value(json_object_get(ev, "port")));

@@ -12,12 +12,7 @@
 struct proxy_supervisor;
 
 /* The proxy's fixed settings, sent first on every (re)start (the defaults). */
-#define PROXY_HEAD_TIMEOUT_MS 10000
-#define PROXY_HEAD_MAX	      16384
-#define PROXY_FAIL_LIMIT      20
-#define PROXY_FAIL_WINDOW_S   60
-#define PROXY_BLOCK_S	      600
-#define PROXY_TOKEN_HEADER    "X-Source-Token"
+#define PROXY_TOKEN_HEADER "X-Source-Token"
 
 /*
  * Starts `portgate-proxy --control-fd 3` as d->cfg says (--proxy, --proxy-user): with enforcement

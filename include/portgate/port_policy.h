@@ -34,10 +34,13 @@ struct pg_port_val {
 #define PG_MODE_AUDIT_ONLY 2 /* allow, but report */
 #define PG_MODE_STRICT	   3 /* enforce, and refuse unallocated ports in managed ranges */
 
+/* pg_settings.flags */
+#define PG_SET_QUIET (1u << 0) /* auditing off: decisions counted, no ring-buffer events */
+
 /* A single-entry ARRAY map, written by portgated. */
 struct pg_settings {
 	__u32 mode;	       /* PG_MODE_* */
-	__u32 pad;	       /* explicit, zero */
+	__u32 flags;	       /* PG_SET_* (was padding: zero keeps the old behaviour) */
 	__u64 proxy_cgroup_id; /* cgroup of portgate-proxy, or below it (0: none yet) */
 };
 

@@ -108,3 +108,28 @@ return bad" 0 "$HOSTNAME_PG"
 
 # The cgroup v2 mount point (never assumed).
 cgroup2_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
+
+# free_port: a free TCP port on loopback, different on each call, below the ephemeral range
+# (where a test's own client sockets, in TIME_WAIT by the thousand, would collide with it).
+USED_PORTS=" "
+free_port() {
+	local p lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
+	while :; do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		[[ "$USED_PORTS" == *" $p "* ]] && continue
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
+		USED_PORTS+="$p "
+		echo "$p"
+		return
+	done
+}
+
+# wait_port PORT [TRIES]: until something accepts on it, 50 ms apart (100 tries by default).
+wait_port() {
+	for _ in $(seq 1 "${2:-100}"); do
+		(: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}

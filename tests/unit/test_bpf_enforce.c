@@ -1128,6 +1128,35 @@ static void test_bpf_enforce_mounts_bpffs(void **state)
 	assert_false(is_bpffs("/sys/fs/bpf")); /* the host's namespace is untouched */
 }
 
+/* Auditing off (PG_SET_QUIET): the refusal still happens and is counted, but no event is written.
+ */
+static void test_bpf_enforce_quiet(void **state)
+{
+	struct fix *f = *state;
+	struct pg_settings s = { .mode = PG_MODE_ENFORCE, .flags = PG_SET_QUIET };
+	struct bpf_enforce_status st;
+	struct evlog log = { 0 };
+
+	SKIP_UNLESS_BPF();
+	open_enforce(f, PG_MODE_ENFORCE);
+	set_port(f, IPPROTO_TCP, f->port, PG_PORT_ALLOCATED | PG_PORT_LOCALHOST_ONLY, 0);
+	assert_int_equal(bpf_enforce_set_settings(f->e, &s), 0);
+	assert_int_equal(bind_in(f->cg, AF_INET, SOCK_STREAM, "0.0.0.0", f->port), EPERM);
+	drain(f, &log);
+	assert_int_equal(log.n, 0);
+	assert_int_equal(bpf_enforce_status(f->e, &st), 0);
+	assert_int_equal(st.counters[PG_CNT_DENIED], 1);
+	assert_int_equal(st.counters[PG_CNT_EVENTS_LOST], 0);
+
+	s.flags = 0; /* back on: reported again */
+	assert_int_equal(bpf_enforce_set_settings(f->e, &s), 0);
+	assert_int_equal(bind_in(f->cg, AF_INET, SOCK_STREAM, "0.0.0.0", f->port), EPERM);
+	drain(f, &log);
+	assert_int_equal(log.n, 1);
+	s.flags = 1u << 7; /* unknown flags are refused */
+	assert_int_equal(bpf_enforce_set_settings(f->e, &s), -EINVAL);
+}
+
 /* The cgroup attached to is removed: check and repair say so rather than "repaired". */
 static void test_bpf_enforce_cgroup_removed(void **state)
 {
@@ -1173,6 +1202,7 @@ int main(void)
 		T(test_bpf_enforce_uninstall),
 		T(test_bpf_enforce_mounts_bpffs),
 		T(test_bpf_enforce_cgroup_removed),
+		T(test_bpf_enforce_quiet),
 #undef T
 	};
 

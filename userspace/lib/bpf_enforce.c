@@ -596,9 +596,8 @@ int bpf_enforce_set_settings(struct bpf_enforce *e, const struct pg_settings *s)
 	struct pg_settings val = *s;
 	__u32 key = 0;
 
-	if (s->mode > PG_MODE_STRICT)
+	if (s->mode > PG_MODE_STRICT || (s->flags & ~PG_SET_QUIET))
 		return -EINVAL;
-	val.pad = 0;
 	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.settings), &key, &val, BPF_ANY) < 0
 		   ? -errno
 		   : 0;

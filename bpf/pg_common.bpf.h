@@ -184,8 +184,8 @@ static __always_inline __u32 pg_verdict_counter(__u8 verdict)
 
 /*
  * Counts the decision and reserves its ring-buffer record, zeroed and filled with what is common
- * to every event; NULL when auditing is off, or (counted as lost) when the buffer is full. The caller fills the rest and
- * submits it.
+ * to every event; NULL when auditing is off, or (counted as lost) when the buffer is full. The
+ * caller fills the rest and submits it.
  */
 static __always_inline struct pg_event *pg_event_start(const struct pg_sockaddr *a, __u8 action,
 						       __u8 verdict, __u8 reason)

@@ -12,6 +12,7 @@ PKGS=(
 	libssl-dev libjansson-dev libinih-dev libsystemd-dev libcap-dev libseccomp-dev
 	libcmocka-dev libclang-rt-14-dev
 	curl procps psmisc util-linux valgrind
+	jq
 )
 
 missing=()

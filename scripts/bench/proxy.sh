@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # portgate-proxy next to its peers, side by side in one run, against one backend (nginx, one
-# worker, a 100-byte file and a 256 MiB file): direct; portgate-proxy (--threads 1);
+# worker, a 100-byte file and a 256 MiB file): direct; portgate-proxy (--threads 1: as shipped,
+# i.e. recv/send for small reads, splice for large ones, the sockmap redirect after 1 MiB; with
+# --no-sockmap; and with --sockmap-after 0, every tunnel redirected from its first byte);
 # HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
 # for the bulk transfer); nginx with an `if` on the header. One worker/thread each, loopback
 # only. Workloads: wrk keep-alive, wrk with a new connection per request, one 256 MiB curl
@@ -125,6 +127,8 @@ listening() { # listening PORT PID: wait up to 5 s for PORT to listen while PID 
 }
 port B
 port PG
+port PN
+port P0
 port HH
 port HT
 port HS
@@ -166,25 +170,36 @@ listening "$B" "$LAST" || { echo "proxy bench skipped: the nginx backend did not
 
 # --- peers -------------------------------------------------------------------------------
 declare -A PORT LABEL SHORT BROKEN
-KEYS=(direct pg hh ht hs ng)
-PORT=([direct]=$B [pg]=$PG [hh]=$HH [ht]=$HT [hs]=$HS [ng]=$NG)
+KEYS=(direct pg pn p0 hh ht hs ng)
+PORT=([direct]=$B [pg]=$PG [pn]=$PN [p0]=$P0 [hh]=$HH [ht]=$HT [hs]=$HS [ng]=$NG)
 LABEL=([direct]="direct (wrk → nginx backend)"
-	[pg]="portgate-proxy --threads 1, token check"
+	[pg]="portgate-proxy --threads 1, token check (default: sockmap after 1 MiB)"
+	[pn]="portgate-proxy --threads 1 --no-sockmap (recv/send, then splice)"
+	[p0]="portgate-proxy --threads 1 --sockmap-after 0 (redirect from the first byte)"
 	[hh]="HAProxy http mode, ACL on X-Source-Token, nbthread 1"
 	[ht]="HAProxy tcp mode, nbthread 1 (no token check)"
 	[hs]="HAProxy tcp mode, forced splice (no token check)"
 	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker")
-SHORT=([direct]=direct [pg]=portgate-proxy [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx)
-GATED=(pg hh ng)
+SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --no-sockmap" [p0]="portgate-proxy --sockmap-after 0" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx)
+GATED=(pg pn p0 hh ng)
 
-# portgate-proxy
-if [ ! -x "$PROXY" ]; then
-	BROKEN[pg]="portgate-proxy: not built"
-else
-	hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
-	start portgate-proxy "$PROXY" --route "127.0.0.1:$PG=$B" --token-hash "sha256:$hash" --threads 1 --events /dev/null
-	listening "$PG" "$LAST" || BROKEN[pg]="portgate-proxy: did not start ($(tail -1 "$T/portgate-proxy.log" 2>/dev/null))"
-fi
+# portgate-proxy, three ways
+hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+pg_start() { # pg_start KEY ARGS...
+	local k=$1
+	shift
+	if [ ! -x "$PROXY" ]; then
+		BROKEN[$k]="portgate-proxy: not built"
+		return
+	fi
+	start "portgate-proxy-$k" "$PROXY" --route "127.0.0.1:${PORT[$k]}=$B" --token-hash "sha256:$hash" --threads 1 --events /dev/null "$@"
+	listening "${PORT[$k]}" "$LAST" || BROKEN[$k]="portgate-proxy: did not start ($(tail -1 "$T/portgate-proxy-$k.log" 2>/dev/null))"
+	PGPID[$k]=$LAST
+}
+declare -A PGPID
+pg_start pg
+pg_start pn --no-sockmap
+pg_start p0 --sockmap-after 0
 
 # HAProxy: three listeners in one process, one thread; only one is loaded at a time
 cat >"$T/haproxy.cfg" <<EOT
@@ -301,6 +316,17 @@ for mode in ka nc; do
 done
 curl -s -o /dev/null --max-time 60 "http://127.0.0.1:$B/big" # page cache
 for k in "${KEYS[@]}"; do ok "$k" && bulk "$k"; done
+
+# How many tunnels each portgate-proxy moved to the sockmap redirect (SIGUSR1: its counters).
+for k in pg pn p0; do
+	ok "$k" && [ -n "${PGPID[$k]:-}" ] || continue
+	kill -USR1 "${PGPID[$k]}" 2>/dev/null
+	sleep 0.3
+	n=$(awk '/^portgate_proxy_sockmap_tunnels_total/ { s += $2 } END { print s + 0 }' "$T/portgate-proxy-$k.log")
+	a=$(awk '/^portgate_proxy_requests_total.*result="allowed"/ { s += $2 } END { print s + 0 }' "$T/portgate-proxy-$k.log")
+	w=$(grep -m1 'sockmap redirect unavailable' "$T/portgate-proxy-$k.log")
+	note "${SHORT[$k]}: $n of $a tunnels moved to the sockmap redirect${w:+ ($w)}"
+done
 
 # --- report ------------------------------------------------------------------------------
 ratio() { # ratio VALUE DIRECT

@@ -268,6 +268,77 @@ else
 fi
 check "proxy A still serves after all that" test "$(code -H "X-Source-Token: $TOKEN" "$A/")" = 200
 
+# ---- the sockmap redirect (sk_skb verdict) and its fallbacks ----
+# counter LOG NAME PID: a Prometheus counter summed over ports, from a fresh SIGUSR1 dump.
+counter() {
+	local log=$1 name=$2 before
+	before=$(grep -c '^portgate_proxy_events_dropped_total' "$log")
+	kill -USR1 "$3"
+	for _ in $(seq 1 60); do
+		[ "$(grep -c '^portgate_proxy_events_dropped_total' "$log")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	awk -v n="$name" '/^# HELP/ && index($0, n) { s = 0 } index($0, n "{") == 1 { s += $2 } END { print s + 0 }' "$log"
+}
+# datapath PORT LABEL: the byte-exact, pipelining, half-close and WebSocket checks on one proxy.
+datapath() {
+	local p=$1 l=$2 u=http://127.0.0.1:$1 want got
+	want=$(sha256sum <"$T/up.bin" | cut -c1-64)
+	got=$(curl -s -m 60 -H "X-Source-Token: $TOKEN" -H 'Expect:' --data-binary @"$T/up.bin" "$u/sha256")
+	check "$l: 10 MiB POST arrives byte for byte" test "$got" = "$want"
+	curl -s -m 60 -H "X-Source-Token: $TOKEN" --data-binary @"$T/up.bin" "$u/echo" -o "$T/sm-echoed"
+	check "$l: 10 MiB echoed back byte for byte (both directions at once)" \
+		test "$(tail -c 10485760 "$T/sm-echoed" | sha256sum | cut -c1-64)" = "$want"
+	got=$(curl -s -m 60 -H "X-Source-Token: $TOKEN" "$u/bytes/10485760" | sha256sum | cut -c1-64)
+	check "$l: 10 MiB response byte for byte" test "$got" = "$("$TOOLS/pg_echo" --gen 10485760 | sha256sum | cut -c1-64)"
+	# The client's FIN right behind 10 MiB: the backend must get every byte before it.
+	{ printf 'POST /sha256 HTTP/1.1\r\nHost: x\r\nX-Source-Token: %s\r\nContent-Length: 10485760\r\n\r\n' "$TOKEN"; cat "$T/up.bin"; } |
+		raw "$p" >"$T/sm-half"
+	check "$l: half-close right after 10 MiB: all bytes, then the answer" grep -q "$want" "$T/sm-half"
+	printf 'GET /one HTTP/1.1\r\nHost: x\r\nX-Source-Token: %s\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$TOKEN" |
+		raw "$p" >"$T/sm-pipe"
+	check "$l: pipelined requests, the backend's FIN ends it" \
+		bash -c "[ \$(grep -c '^HTTP/1.1 200' $T/sm-pipe) = 3 ] && grep -q '^GET /three' $T/sm-pipe"
+	{
+		printf 'GET /ws?source_token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' "$TOKEN"
+		cat "$T/ws.bin"
+	} | raw "$p" >"$T/sm-ws"
+	check "$l: WebSocket upgrade, 1 MiB echoed byte for byte" \
+		bash -c "head -1 $T/sm-ws | grep -q '^HTTP/1.1 101' && [ \"\$(tail -c 1048576 $T/sm-ws | sha256sum)\" = \"\$(sha256sum <$T/ws.bin)\" ]"
+}
+
+PD=$(free_port)
+PE=$(free_port)
+"$BIN/portgate-proxy" --route "127.0.0.1:$PD=$BP" --token-hash "$HASH" --events "$T/events-d.log" \
+	--threads 2 --sockmap-after 0 --fail-limit 1000 "${USER_OPT[@]}" 2>>"$T/proxy-d.log" &
+PROXY_D=$!
+PROXY_PIDS+=($PROXY_D)
+"$BIN/portgate-proxy" --route "127.0.0.1:$PE=$BP" --token-hash "$HASH" --events "$T/events-e.log" \
+	--threads 1 --no-sockmap --fail-limit 1000 "${USER_OPT[@]}" 2>>"$T/proxy-e.log" &
+PROXY_E=$!
+PROXY_PIDS+=($PROXY_E)
+wait_port "$PD" && wait_port "$PE" || not_ok "sockmap proxies start"
+if grep -q 'sockmap redirect unavailable' "$T/proxy-d.log"; then
+	skip "sockmap path: $(grep -m1 'sockmap redirect unavailable' "$T/proxy-d.log")"
+else
+	datapath "$PD" "sockmap from the first byte"
+	n=$(counter "$T/proxy-d.log" portgate_proxy_sockmap_tunnels_total "$PROXY_D")
+	# Six tunnels above; one that streams without a pause may stay on the pump (it moves only
+	# when both receive queues are empty), so most, not all, are counted.
+	check "sockmap from the first byte: the tunnels were redirected (counter $n >= 4 of 6)" test "$n" -ge 4
+	check "sockmap proxy: unprivileged, seccomp still loaded, still serving" bash -c "
+		grep -qE '^CapEff:\s+0+$' /proc/$PROXY_D/status &&
+		{ [[ '$BUILD' == *asan* ]] || grep -qE '^Seccomp:\s+2' /proc/$PROXY_D/status; } &&
+		[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Source-Token: $TOKEN' http://127.0.0.1:$PD/)\" = 200 ]"
+	# Proxy A runs the default (--sockmap-after 1 MiB): its 10 MiB tunnels moved mid-stream.
+	n=$(counter "$T/proxy-a.log" portgate_proxy_sockmap_tunnels_total "$PROXY_A")
+	check "default proxy: bulk tunnels moved to the sockmap mid-stream (counter $n)" test "$n" -ge 1
+fi
+datapath "$PE" "--no-sockmap"
+n=$(counter "$T/proxy-e.log" portgate_proxy_sockmap_tunnels_total "$PROXY_E")
+check "--no-sockmap: no tunnel redirected (counter $n), no BPF loaded" \
+	bash -c "[ '$n' = 0 ] && ! ls -l /proc/$PROXY_E/fd 2>/dev/null | grep -q 'anon_inode:bpf'"
+
 # ---- control channel (pg_ctl plays portgated) ----
 HASH2="sha256:$(printf %s "$TOKEN-2" | sha256sum | cut -c1-64)"
 rm -f "$T/ctl.fifo"; mkfifo "$T/ctl.fifo"

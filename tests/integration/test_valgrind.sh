@@ -6,7 +6,7 @@
 
 if [ "${SAN:-0}" = 1 ]; then skip "valgrind does not run sanitizer builds"; exit 0; fi
 command -v valgrind >/dev/null || { skip "valgrind not installed"; exit 0; }
-VG="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99"
+VG="valgrind --quiet --suppressions=$(dirname "$0")/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99"
 DAEMON_WRAPPER="$VG --log-file=$T/vg.log"
 START_TRIES=600 start_daemon || { not_ok "portgated starts under valgrind"; exit 1; }
 out=$(pg service create vg-app); TOKEN=$(grep -oE '[A-Za-z0-9_-]{43}' <<<"$out" | head -1)

@@ -19,11 +19,13 @@
 #include "log.h"
 #include "proxy.h"
 #include "proxy_head.h"
+#include "proxy_sockmap.h"
 
 #define PROXY_THREADS_MAX    64
 #define PROXY_SWEEP_MS	     10000 /* forget idle failure windows this often */
 #define PROXY_LIMITS_SOURCES 65536 /* sources tracked at most */
 #define PROXY_LISTEN_BACKLOG 4096
+#define PROXY_SOCKMAP_SOCKS  131072 /* redirected sockets at most (two per tunnel) */
 
 struct proxy_settings proxy_settings = {
 	.head_timeout_ms = 10000,
@@ -33,6 +35,7 @@ struct proxy_settings proxy_settings = {
 	.block_s = 600,
 	.connect_timeout_ms = 5000,
 	.linger_ms = 2000,
+	.sockmap_after = PROXY_SOCKMAP_AFTER,
 };
 
 struct proxy_limits *proxy_limits;
@@ -51,33 +54,40 @@ struct proxy_opts {
 	const char *token_hash, *token_header, *events, *user;
 	int threads;
 	bool seccomp;
+	bool sockmap;
 	bool verbose;
 };
 
 static void proxy_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: portgate-proxy --control-fd N [options]\n"
-		"       portgate-proxy --route [ADDR:]PORT=BACKEND... --token-hash sha256:<hex> "
-		"[options]\n"
-		"  --control-fd N        read ops from portgated on fd N (docs/proxy-protocol.md)\n"
-		"  --route SPEC          standalone: listen on ADDR:PORT, forward to "
-		"127.0.0.1:BACKEND\n"
-		"  --token-hash H        standalone: the routes' token hash (sha256:<64 hex>)\n"
-		"  --token-header NAME   standalone: header carrying the token (X-Source-Token)\n"
-		"  --threads N           event loops (default: one per online CPU)\n"
-		"  --events FILE|-       write events as JSON lines (default: the control fd)\n"
-		"  --head-timeout-ms N   time for the whole request head (10000)\n"
-		"  --head-max N          bytes of request head at most (16384)\n"
-		"  --fail-limit N        failures that block a source (20)...\n"
-		"  --fail-window S       ...within S seconds (60)\n"
-		"  --block-for S         how long a source stays blocked (600)\n"
-		"  --forward splice|copy move bytes with splice(2) through pipes (default), or\n"
-		"                        with read/write through one buffer per thread\n"
-		"  --user NAME           run as this user once the routes are bound\n"
-		"  --no-seccomp          no system call filter (debugging)\n"
-		"  -v, --verbose         debug messages\n"
-		"SIGUSR1 prints the counters (Prometheus text) to stderr.\n");
+	fprintf(
+	    f,
+	    "usage: portgate-proxy --control-fd N [options]\n"
+	    "       portgate-proxy --route [ADDR:]PORT=BACKEND... --token-hash sha256:<hex> "
+	    "[options]\n"
+	    "  --control-fd N        read ops from portgated on fd N (docs/proxy-protocol.md)\n"
+	    "  --route SPEC          standalone: listen on ADDR:PORT, forward to "
+	    "127.0.0.1:BACKEND\n"
+	    "  --token-hash H        standalone: the routes' token hash (sha256:<64 hex>)\n"
+	    "  --token-header NAME   standalone: header carrying the token (X-Source-Token)\n"
+	    "  --threads N           event loops (default: one per online CPU)\n"
+	    "  --events FILE|-       write events as JSON lines (default: the control fd)\n"
+	    "  --head-timeout-ms N   time for the whole request head (10000)\n"
+	    "  --head-max N          bytes of request head at most (16384)\n"
+	    "  --fail-limit N        failures that block a source (20)...\n"
+	    "  --fail-window S       ...within S seconds (60)\n"
+	    "  --block-for S         how long a source stays blocked (600)\n"
+	    "  --forward MODE        auto (default): recv/send through one buffer per thread\n"
+	    "                        while reads are small, splice(2) through pipes from the\n"
+	    "                        first large one; splice or copy: always that\n"
+	    "  --sockmap-after N     move a tunnel to the sockmap redirect (sk_skb, in the\n"
+	    "                        kernel) once it has carried N bytes (default %u)\n"
+	    "  --no-sockmap          never: splice (or copy) only; also when BPF is unavailable\n"
+	    "  --user NAME           run as this user once the routes are bound\n"
+	    "  --no-seccomp          no system call filter (debugging)\n"
+	    "  -v, --verbose         debug messages\n"
+	    "SIGUSR1 prints the counters (Prometheus text) to stderr.\n",
+	    PROXY_SOCKMAP_AFTER);
 }
 
 static int proxy_num(const char *s, long lo, long hi, long *out)
@@ -109,7 +119,9 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_NOSEC,
 		O_THREADS,
 		O_CTL,
-		O_FWD
+		O_FWD,
+		O_SMAFTER,
+		O_NOSM
 	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
@@ -126,6 +138,8 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "user", required_argument, NULL, O_USER },
 		{ "no-seccomp", no_argument, NULL, O_NOSEC },
 		{ "forward", required_argument, NULL, O_FWD },
+		{ "sockmap-after", required_argument, NULL, O_SMAFTER },
+		{ "no-sockmap", no_argument, NULL, O_NOSM },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -133,7 +147,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 	int c;
 	long v;
 
-	*o = (struct proxy_opts){ .control_fd = -1, .seccomp = true };
+	*o = (struct proxy_opts){ .control_fd = -1, .seccomp = true, .sockmap = true };
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
 		switch (c) {
 		case O_CTL:
@@ -192,9 +206,22 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			o->seccomp = false;
 			break;
 		case O_FWD:
-			if (strcmp(optarg, "splice") && strcmp(optarg, "copy"))
+			if (strcmp(optarg, "auto") == 0)
+				proxy_settings.forward_copy = PROXY_FORWARD_AUTO;
+			else if (strcmp(optarg, "splice") == 0)
+				proxy_settings.forward_copy = PROXY_FORWARD_SPLICE;
+			else if (strcmp(optarg, "copy") == 0)
+				proxy_settings.forward_copy = PROXY_FORWARD_COPY;
+			else
 				goto bad;
-			proxy_settings.forward_copy = strcmp(optarg, "copy") == 0;
+			break;
+		case O_SMAFTER:
+			if (proxy_num(optarg, 0, INT32_MAX, &v))
+				goto bad;
+			proxy_settings.sockmap_after = (uint32_t)v;
+			break;
+		case O_NOSM:
+			o->sockmap = false;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -389,6 +416,14 @@ int main(int argc, char **argv)
 	 * openat is still allowed (the control channel parses JSON under seccomp). */
 	json_object_seed(0);
 
+	/* The sockmap redirect needs CAP_BPF and CAP_NET_ADMIN to load: now or never. */
+	if (o.sockmap) {
+		rc = proxy_sockmap_load(PROXY_SOCKMAP_SOCKS);
+		if (rc < 0)
+			log_warn("sockmap redirect unavailable (%s): tunnels splice only",
+				 strerror(-rc));
+	}
+
 	/* 2. Signals: read from a signalfd by this thread; SIGPIPE never kills (splice to a
 	 * closed socket raises it). */
 	signal(SIGPIPE, SIG_IGN);
@@ -405,7 +440,7 @@ int main(int argc, char **argv)
 	}
 
 	/* 3. Shed privileges before the first untrusted byte. */
-	if (proxy_sandbox_enter(o.user, o.seccomp) < 0)
+	if (proxy_sandbox_enter(o.user, o.seccomp, proxy_sockmap_loaded()) < 0)
 		goto out;
 
 	/* 4. The loops: one per worker, plus this thread's for control and signals. */
@@ -453,6 +488,7 @@ out:
 	proxy_routes_clear();
 	proxy_stats_free();
 	proxy_limits_free(proxy_limits);
+	proxy_sockmap_unload();
 	evloop_free(loop);
 	if (sfd >= 0)
 		close(sfd);

@@ -20,10 +20,19 @@ struct proxy_settings {
 	uint32_t fail_limit, fail_window_s, block_s;
 	uint32_t connect_timeout_ms; /* backend connect (502) */
 	uint32_t linger_ms;	     /* after an error answer, how long unread input is drained */
-	uint32_t forward_copy;	     /* 1: read/write copying instead of splice (--forward copy) */
+	uint32_t forward_copy;	     /* PROXY_FORWARD_*: how the pump moves bytes (--forward) */
+	uint32_t sockmap_after;	     /* bytes a tunnel pumps before it moves to the sockmap redirect
+				      * (UINT32_MAX: never; only if the BPF object is loaded) */
 };
 
 #define PROXY_HEAD_MAX_LIMIT (1024 * 1024)
+/* --forward: auto copies small reads and splices from the first large one; the others are
+ * fixed (for measurements). */
+#define PROXY_FORWARD_AUTO   0
+#define PROXY_FORWARD_SPLICE 1
+#define PROXY_FORWARD_COPY   2
+/* Default of --sockmap-after: short exchanges stay on the pump, bulk moves to the redirect. */
+#define PROXY_SOCKMAP_AFTER (1024 * 1024)
 extern struct proxy_settings proxy_settings;
 #define PROXY_SETTING(f) __atomic_load_n(&proxy_settings.f, __ATOMIC_RELAXED)
 /* Copies the limits part of the settings. */
@@ -73,6 +82,8 @@ struct proxy_conn {
 	bool listed;		    /* on w->lists[list] */
 	uint8_t up_wait, down_wait; /* enum proxy_pump_wait of each direction */
 	bool sent_any;		    /* the client sent at least one byte */
+	uint8_t bp_tries;	    /* attempts to move to the sockmap (proxy_bypass.c) */
+	struct proxy_bypass *bp;    /* the sockmap state once moved, else NULL */
 	struct proxy_addr peer;
 	char *buf; /* the head so far; NULL until a read leaves it incomplete */
 	uint32_t len, cap;
@@ -100,6 +111,7 @@ struct proxy_worker {
 	long timer_id; /* the one deadline timer, 0 when none */
 	uint64_t timer_due;
 	bool resume_armed; /* a timer will watch paused listeners again */
+	int sm_epfd;	   /* FINs of redirected sockets (proxy_bypass.c); -1 without sockmap */
 };
 
 int proxy_worker_start(struct proxy_worker *w, int id);
@@ -121,6 +133,21 @@ void proxy_conn_accepted(struct proxy_worker *w, int fd, uint16_t port,
 uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t now);
 /* Closes every connection of the worker (at exit). */
 void proxy_conn_close_all(struct proxy_worker *w);
+/* Closes c and frees it, whatever its state. */
+void proxy_conn_close(struct proxy_conn *c);
+/* After a change of either direction: closes c when both are done, else watches what they
+ * wait for. */
+void proxy_conn_update(struct proxy_conn *c);
+
+/* ---- sockmap redirect of tunnels (proxy_bypass.c) ---- */
+
+/* Moves an idle tunnel's directions to the sockmap redirect when both are empty; a direction
+ * that cannot move keeps pumping. 0, or -errno when c must be closed. */
+int proxy_bypass_try(struct proxy_conn *c);
+/* The worker's handler of sm_epfd (FINs and errors of redirected sockets). */
+void proxy_bypass_worker_cb(struct evloop *loop, int fd, unsigned mask, void *data);
+/* Frees c's sockmap state (before its sockets are closed). */
+void proxy_bypass_close(struct proxy_conn *c);
 
 /* ---- events (proxy_events.c): JSON lines to the control fd or --events ---- */
 
@@ -168,6 +195,8 @@ void proxy_stats_count(uint16_t port, enum proxy_result r);
 void proxy_stats_bytes(uint16_t port, uint64_t up, uint64_t down);
 void proxy_stats_active(uint16_t port, int delta);
 void proxy_stats_block(uint16_t port);
+/* A tunnel moved to the sockmap redirect. */
+void proxy_stats_sockmap(uint16_t port, int n);
 /* {"event":"stats",...} as one line into a malloc'd string; NULL on ENOMEM. */
 char *proxy_stats_json(void);
 /* The counters in the Prometheus text format. */
@@ -187,7 +216,8 @@ void proxy_control_stop(void);
 /* ---- sandbox (proxy_sandbox.c) ---- */
 
 /* Switches to user (if not NULL), drops every capability, sets no_new_privs and, if
- * seccomp, loads the allow-list. 0 or -errno (the caller exits). */
-int proxy_sandbox_enter(const char *user, bool seccomp);
+ * seccomp, loads the allow-list (with bpf_maps: bpf() for map lookups, updates and deletes on
+ * fds already held). 0 or -errno (the caller exits). */
+int proxy_sandbox_enter(const char *user, bool seccomp, bool bpf_maps);
 
 #endif

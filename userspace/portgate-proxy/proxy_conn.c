@@ -20,11 +20,12 @@
 static void proxy_conn_client_cb(struct evloop *loop, int fd, unsigned mask, void *data);
 static void proxy_conn_backend_cb(struct evloop *loop, int fd, unsigned mask, void *data);
 
-static void proxy_conn_close(struct proxy_conn *c)
+void proxy_conn_close(struct proxy_conn *c)
 {
 	struct proxy_worker *w = c->w;
 
 	proxy_worker_list_del(w, c);
+	proxy_bypass_close(c);
 	if (c->bfd >= 0) {
 		evloop_unwatch(w->loop, c->bfd);
 		close(c->bfd);
@@ -143,21 +144,47 @@ static void proxy_conn_fail(struct proxy_conn *c, int status, const char *reason
 	proxy_conn_refuse(c, status, reason);
 }
 
-static void proxy_conn_update(struct proxy_conn *c)
+void proxy_conn_update(struct proxy_conn *c)
 {
 	unsigned cmask, bmask;
+	/* A redirected direction is watched through the worker's sm_epfd, for its FIN only. */
+	bool up_read = c->up_wait == PROXY_PUMP_READ && !(c->up.flags & PROXY_DIR_SOCKMAP);
+	bool down_read = c->down_wait == PROXY_PUMP_READ && !(c->down.flags & PROXY_DIR_SOCKMAP);
 
 	if (c->up_wait == PROXY_PUMP_DONE && c->down_wait == PROXY_PUMP_DONE) {
 		proxy_conn_close(c);
 		return;
 	}
-	cmask = (c->up_wait == PROXY_PUMP_READ ? EVLOOP_READ : 0) |
-		(c->down_wait == PROXY_PUMP_WRITE ? EVLOOP_WRITE : 0);
-	bmask = (c->down_wait == PROXY_PUMP_READ ? EVLOOP_READ : 0) |
-		(c->up_wait == PROXY_PUMP_WRITE ? EVLOOP_WRITE : 0);
+	cmask = (up_read ? EVLOOP_READ : 0) | (c->down_wait == PROXY_PUMP_WRITE ? EVLOOP_WRITE : 0);
+	bmask = (down_read ? EVLOOP_READ : 0) | (c->up_wait == PROXY_PUMP_WRITE ? EVLOOP_WRITE : 0);
 	if (proxy_conn_watch(c, c->cfd, cmask, proxy_conn_client_cb) < 0 ||
 	    proxy_conn_watch(c, c->bfd, bmask, proxy_conn_backend_cb) < 0)
 		proxy_conn_close(c);
+}
+
+/*
+ * Whether the tunnel should move to the sockmap: it has carried sockmap_after bytes and, unless
+ * that is 0, it is bulk (a direction has left the small-read copy mode). A keep-alive
+ * connection also crosses any byte count in time, but its request/response turns would pay the
+ * redirect's per-message latency.
+ */
+static bool proxy_conn_wants_sockmap(const struct proxy_conn *c)
+{
+	uint32_t after = PROXY_SETTING(sockmap_after);
+
+	if (c->bp || c->w->sm_epfd < 0 || c->up.bytes + c->down.bytes < after)
+		return false;
+	return after == 0 || !(c->up.flags & c->down.flags & PROXY_DIR_AUTO);
+}
+
+/* After pumping: moves the tunnel to the sockmap once it wants to, then watches. */
+static void proxy_conn_pumped(struct proxy_conn *c)
+{
+	if (proxy_conn_wants_sockmap(c) && proxy_bypass_try(c) < 0) {
+		proxy_conn_close(c);
+		return;
+	}
+	proxy_conn_update(c);
 }
 
 /* The backend is connected and has (or will have) the head: bytes flow both ways now. */
@@ -171,9 +198,19 @@ static void proxy_conn_tunnel(struct proxy_conn *c)
 	proxy_event_decision(&c->peer, c->port, c->route, 200, "valid token");
 	c->down_wait = PROXY_PUMP_READ;
 	c->up_wait = PROXY_PUMP_READ;
-	if (PROXY_SETTING(forward_copy)) {
+	switch (PROXY_SETTING(forward_copy)) {
+	case PROXY_FORWARD_COPY:
 		c->up.flags |= PROXY_DIR_COPY;
 		c->down.flags |= PROXY_DIR_COPY;
+		break;
+	case PROXY_FORWARD_AUTO:
+		/* A small message costs two syscalls either way, but recv/send skip the pipe's
+		 * page juggling; bulk is cheaper through the pipe (and then the sockmap). */
+		c->up.flags |= PROXY_DIR_COPY | PROXY_DIR_AUTO;
+		c->down.flags |= PROXY_DIR_COPY | PROXY_DIR_AUTO;
+		break;
+	default:
+		break;
 	}
 	if (c->up.len > c->up.off) {
 		rc = proxy_pump(&w->pool, &c->up, c->cfd, c->bfd, PROXY_PUMP_CAP);
@@ -183,7 +220,7 @@ static void proxy_conn_tunnel(struct proxy_conn *c)
 		}
 		c->up_wait = (uint8_t)rc;
 	}
-	proxy_conn_update(c);
+	proxy_conn_pumped(c);
 }
 
 static void proxy_conn_backend_down(struct proxy_conn *c)
@@ -422,19 +459,19 @@ static void proxy_conn_tunnel_event(struct proxy_conn *c, bool client, unsigned 
 	bool down_in = client ? (mask & EVLOOP_WRITE) : (mask & EVLOOP_READ);
 	int rc;
 
-	if (up_in && c->up_wait != PROXY_PUMP_DONE) {
+	if (up_in && c->up_wait != PROXY_PUMP_DONE && !(c->up.flags & PROXY_DIR_SOCKMAP)) {
 		rc = proxy_pump(pool, &c->up, c->cfd, c->bfd, PROXY_PUMP_CAP);
 		if (rc < 0)
 			goto fail;
 		c->up_wait = (uint8_t)rc;
 	}
-	if (down_in && c->down_wait != PROXY_PUMP_DONE) {
+	if (down_in && c->down_wait != PROXY_PUMP_DONE && !(c->down.flags & PROXY_DIR_SOCKMAP)) {
 		rc = proxy_pump(pool, &c->down, c->bfd, c->cfd, PROXY_PUMP_CAP);
 		if (rc < 0)
 			goto fail;
 		c->down_wait = (uint8_t)rc;
 	}
-	proxy_conn_update(c);
+	proxy_conn_pumped(c);
 	return;
 fail:
 	/* A reset or a write to a closed side: nothing more can be delivered either way. */

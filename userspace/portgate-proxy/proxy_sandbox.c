@@ -2,6 +2,7 @@
 /* proxy_sandbox: another user, no capabilities, no_new_privs and a seccomp allow-list. */
 #include <errno.h>
 #include <grp.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sched.h>
@@ -60,7 +61,7 @@ struct proxy_sandbox_rule {
  * What the loops need once started, and nothing else: no open(), no execve(), no bind(), no
  * ptrace, no new processes (clone only for threads), no executable memory.
  */
-static int proxy_sandbox_seccomp(void)
+static int proxy_sandbox_seccomp(bool bpf_maps)
 {
 	static const int plain[] = {
 		/* sockets and pipes */
@@ -150,6 +151,15 @@ static int proxy_sandbox_seccomp(void)
 	/* Files stay closed, but politely: the C library reads a few lazily and copes with a
 	 * refusal (malloc reads /proc/sys/vm/overcommit_memory the first time it shrinks a
 	 * thread's heap, strerror may look for translations). */
+	/* The sockmap path: map entries on the fds loaded before the sandbox, nothing else (no
+	 * program load, no map creation, no fd lookup by id). */
+	for (int i = 0; bpf_maps && i < 3 && !rc; i++) {
+		static const int cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM,
+					    BPF_MAP_DELETE_ELEM };
+
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)cmds[i]));
+	}
 	if (!rc)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (!rc)
@@ -160,7 +170,7 @@ static int proxy_sandbox_seccomp(void)
 	return rc;
 }
 
-int proxy_sandbox_enter(const char *user, bool seccomp)
+int proxy_sandbox_enter(const char *user, bool seccomp, bool bpf_maps)
 {
 	int rc;
 
@@ -196,7 +206,7 @@ int proxy_sandbox_enter(const char *user, bool seccomp)
 		log_warn("seccomp filter disabled (--no-seccomp)");
 		return 0;
 	}
-	rc = proxy_sandbox_seccomp();
+	rc = proxy_sandbox_seccomp(bpf_maps);
 	if (rc < 0)
 		log_error("cannot load the seccomp filter: %s", strerror(-rc));
 	return rc;

@@ -250,6 +250,8 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 				return PROXY_PUMP_WRITE; /* dst took part only: it is full */
 			got += (size_t)n;
 			drained = n > 0 && (size_t)n < PROXY_COPY_BUF && got < cap;
+			if ((d->flags & PROXY_DIR_AUTO) && n >= PROXY_COPY_BULK)
+				d->flags &= (uint8_t) ~(PROXY_DIR_COPY | PROXY_DIR_AUTO);
 			continue;
 		}
 
@@ -273,7 +275,7 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 				if (d->pipe)
 					proxy_pool_put(pool, d->pipe, 1);
 				d->pipe = NULL;
-				d->flags |= PROXY_DIR_COPY;
+				d->flags |= PROXY_DIR_COPY; /* for good: never AUTO */
 				continue;
 			default:
 				return (int)n;

@@ -38,9 +38,13 @@ struct proxy_dir {
 	uint64_t bytes; /* written to dst */
 };
 
-#define PROXY_DIR_EOF  0x1 /* src has ended (or its reading side is given up) */
-#define PROXY_DIR_DONE 0x2 /* all written and dst shut down for writing */
-#define PROXY_DIR_COPY 0x4 /* read/write copying: splice refused these fds (EINVAL), or chosen */
+#define PROXY_DIR_EOF	  0x1 /* src has ended (or its reading side is given up) */
+#define PROXY_DIR_DONE	  0x2 /* all written and dst shut down for writing */
+#define PROXY_DIR_COPY	  0x4 /* read/write copying: splice refused these fds (EINVAL), or chosen */
+#define PROXY_DIR_SOCKMAP 0x8 /* redirected by the sk_skb verdict: user space never reads src */
+#define PROXY_DIR_AUTO	  0x10 /* copying by choice: the first large read switches to splice */
+/* A read at least this large says bulk: an AUTO direction splices from then on. */
+#define PROXY_COPY_BULK (64 * 1024)
 
 /* What the direction waits for after a pump. */
 enum proxy_pump_wait {

@@ -8,6 +8,7 @@ struct proxy_port_stats {
 	uint64_t results[PROXY_R_MAX];
 	uint64_t bytes_up, bytes_down; /* client -> backend, backend -> client */
 	uint64_t blocks;	       /* block events */
+	uint64_t sockmap;	       /* tunnels moved to the sockmap redirect */
 	int64_t active;		       /* connections open now */
 };
 
@@ -99,6 +100,14 @@ void proxy_stats_block(uint16_t port)
 		__atomic_add_fetch(&s->blocks, 1, __ATOMIC_RELAXED);
 }
 
+void proxy_stats_sockmap(uint16_t port, int n)
+{
+	struct proxy_port_stats *s = proxy_stats_port(port);
+
+	if (s)
+		__atomic_add_fetch(&s->sockmap, n, __ATOMIC_RELAXED);
+}
+
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 char *proxy_stats_json(void)
@@ -126,10 +135,13 @@ char *proxy_stats_json(void)
 		for (int i = 0; i < PROXY_R_MAX; i++)
 			fprintf(f, "%s\"%s\":%llu", i ? "," : "", proxy_results[i].name,
 				(unsigned long long)LOAD(s->results[i]));
-		fprintf(
-		    f, "},\"blocks\":%llu,\"active\":%lld,\"bytes_up\":%llu,\"bytes_down\":%llu}",
-		    (unsigned long long)LOAD(s->blocks), (long long)LOAD(s->active),
-		    (unsigned long long)LOAD(s->bytes_up), (unsigned long long)LOAD(s->bytes_down));
+		fprintf(f,
+			"},\"blocks\":%llu,\"active\":%lld,\"bytes_up\":%llu,\"bytes_down\":%llu,"
+			"\"sockmap_tunnels\":%llu}",
+			(unsigned long long)LOAD(s->blocks), (long long)LOAD(s->active),
+			(unsigned long long)LOAD(s->bytes_up),
+			(unsigned long long)LOAD(s->bytes_down),
+			(unsigned long long)LOAD(s->sockmap));
 		first = false;
 	}
 	fprintf(f, "],\"sources_tracked\":%zu,\"sources_blocked\":%zu,\"events_dropped\":%llu}",
@@ -166,9 +178,12 @@ void proxy_stats_prometheus(FILE *f)
 		"# TYPE portgate_proxy_blocks_total counter\n",
 		"# HELP portgate_proxy_connections Connections open now.\n"
 		"# TYPE portgate_proxy_connections gauge\n",
+		"# HELP portgate_proxy_sockmap_tunnels_total Tunnels moved to the sockmap "
+		"redirect.\n"
+		"# TYPE portgate_proxy_sockmap_tunnels_total counter\n",
 	};
 
-	for (int kind = 0; kind < 4; kind++) {
+	for (int kind = 0; kind < 5; kind++) {
 		fputs(help[kind], f);
 		for (size_t p = 0; p < 65536; p++) {
 			struct proxy_port_stats *s =
@@ -215,9 +230,13 @@ void proxy_stats_prometheus(FILE *f)
 				fprintf(f, "portgate_proxy_blocks_total{%s} %llu\n", labels,
 					(unsigned long long)LOAD(s->blocks));
 				break;
-			default:
+			case 3:
 				fprintf(f, "portgate_proxy_connections{%s} %lld\n", labels,
 					(long long)LOAD(s->active));
+				break;
+			default:
+				fprintf(f, "portgate_proxy_sockmap_tunnels_total{%s} %llu\n",
+					labels, (unsigned long long)LOAD(s->sockmap));
 			}
 		}
 	}

@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "log.h"
 #include "proxy.h"
+#include "proxy_sockmap.h"
 
 #define PROXY_ACCEPT_BATCH  64	/* connections taken per wake-up of one listener */
 #define PROXY_PAUSE_MS	    100 /* out of fds: listeners rest this long */
@@ -289,6 +291,7 @@ int proxy_worker_start(struct proxy_worker *w, int id)
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
+	w->sm_epfd = -1;
 	pthread_mutex_init(&w->mbox_lock, NULL);
 	proxy_pool_init(&w->pool, PROXY_POOL_FREE_MAX, PROXY_PIPE_SIZE);
 	w->scratch_cap = PROXY_SETTING(head_max);
@@ -304,6 +307,15 @@ int proxy_worker_start(struct proxy_worker *w, int id)
 	rc = evloop_watch(w->loop, w->mbox_fd, EVLOOP_READ, proxy_worker_mbox_cb, w);
 	if (rc < 0)
 		return rc;
+	/* Redirected sockets wake their own epoll instance for FINs only, not this loop's. */
+	if (proxy_sockmap_loaded()) {
+		w->sm_epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (w->sm_epfd < 0)
+			return -errno;
+		rc = evloop_watch(w->loop, w->sm_epfd, EVLOOP_READ, proxy_bypass_worker_cb, w);
+		if (rc < 0)
+			return rc;
+	}
 	/* Signals are the control thread's (signalfd): workers never take one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -331,6 +343,8 @@ void proxy_worker_join(struct proxy_worker *w)
 	proxy_pool_destroy(&w->pool);
 	evloop_free(w->loop);
 	close(w->mbox_fd);
+	if (w->sm_epfd >= 0)
+		close(w->sm_epfd);
 	free(w->scratch);
 	pthread_mutex_destroy(&w->mbox_lock);
 	w->loop = NULL;

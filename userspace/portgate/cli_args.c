@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include "cli_args.h"
+#include "cli_audit.h"
 
 /* More positionals than any command takes: 2 command words + 5 arguments. */
 #define CLI_MAX_POS 8
@@ -31,6 +32,13 @@ enum cli_opt_id {
 	OPT_NETNS,
 	OPT_FOR,
 	OPT_BACKEND,
+	OPT_SERVICE,
+	OPT_PORT,
+	OPT_ACTION,
+	OPT_RESULT,
+	OPT_SINCE,
+	OPT_LIMIT,
+	OPT_FOLLOW,
 	OPT_COUNT,
 };
 
@@ -60,6 +68,13 @@ static const struct cli_opt {
 	[OPT_NETNS] = { "netns", true },
 	[OPT_FOR] = { "for", true },
 	[OPT_BACKEND] = { "backend", true },
+	[OPT_SERVICE] = { "service", true },
+	[OPT_PORT] = { "port", true },
+	[OPT_ACTION] = { "action", true },
+	[OPT_RESULT] = { "result", true },
+	[OPT_SINCE] = { "since", true },
+	[OPT_LIMIT] = { "limit", true },
+	[OPT_FOLLOW] = { "follow", false },
 };
 
 /* What each command takes: its words, its positional arguments and its own options. */
@@ -175,6 +190,16 @@ static const struct cli_spec {
 	    .opts = OPT_BIT(OPT_BPF_PIN_DIR) | OPT_BIT(OPT_NETNS),
 	    .usage = "portgate uninstall [--bpf-pin-dir DIR] [--netns NAME]",
 	},
+	{
+	    .command = CLI_CMD_AUDIT,
+	    .word = "audit",
+	    .opts = OPT_BIT(OPT_SERVICE) | OPT_BIT(OPT_PORT) | OPT_BIT(OPT_ACTION) |
+		    OPT_BIT(OPT_RESULT) | OPT_BIT(OPT_SINCE) | OPT_BIT(OPT_LIMIT) |
+		    OPT_BIT(OPT_FOLLOW),
+	    .usage = "portgate audit [--service S] [--port P] [--action A] [--result R] "
+		     "[--since 10m|TIME|ID]\n"
+		     "         [--limit N] [--follow] [--json]",
+	},
 };
 
 #define N_SPECS (sizeof(cli_specs) / sizeof(cli_specs[0]))
@@ -240,6 +265,7 @@ const char *cli_args_command_name(enum cli_command command)
 		[CLI_CMD_EXEC] = "exec",
 		[CLI_CMD_STATUS] = "status",
 		[CLI_CMD_UNINSTALL] = "uninstall",
+		[CLI_CMD_AUDIT] = "audit",
 	};
 
 	if ((size_t)command >= sizeof(names) / sizeof(names[0]) || !names[command])
@@ -533,6 +559,32 @@ static int cli_args_check_option(enum cli_opt_id id, const char *v, struct cli_s
 			    "a-z 0-9 . _ -, not starting with '.')",
 			    v, CLI_MAX_NETNS);
 		break;
+	case OPT_SERVICE:
+		if (!cli_args_service_name_ok(v))
+			return cli_args_fail(
+			    err, command,
+			    "--service: '%.64s' must be 1-%d characters of A-Z a-z "
+			    "0-9 . _ -, starting with a letter or digit",
+			    v, CLI_MAX_NAME);
+		break;
+	case OPT_PORT: {
+		unsigned int port;
+
+		if (cli_args_port(v, &port) < 0)
+			return cli_args_fail(err, command,
+					     "--port: '%.20s' is not a port number (1-65535)", v);
+		break;
+	}
+	case OPT_ACTION:
+	case OPT_RESULT:
+	case OPT_SINCE:
+	case OPT_LIMIT: {
+		char why[200];
+
+		if (cli_audit_check_option(cli_opts[id].name, v, why, sizeof(why)) < 0)
+			return cli_args_fail(err, command, "--%s: %s", cli_opts[id].name, why);
+		break;
+	}
 	default:
 		break;
 	}
@@ -915,6 +967,13 @@ int cli_args_parse(int argc, char *const argv[], struct cli_cmd *cmd, struct cli
 	}
 	if (c.command == CLI_CMD_PORT_CHECK && !c.bind_address)
 		c.bind_address = CLI_DEFAULT_BIND;
+	c.audit = (struct cli_audit_args){ scan.val[OPT_SERVICE],
+					   scan.val[OPT_PORT],
+					   scan.val[OPT_ACTION],
+					   scan.val[OPT_RESULT],
+					   scan.val[OPT_SINCE],
+					   scan.val[OPT_LIMIT],
+					   (scan.seen & OPT_BIT(OPT_FOLLOW)) != 0 };
 	if (c.command == CLI_CMD_PORT_ADD || c.command == CLI_CMD_PORT_CHECK)
 		c.protocol = scan.val[OPT_PROTO] ? scan.val[OPT_PROTO] : CLI_DEFAULT_PROTOCOL;
 	*cmd = c;

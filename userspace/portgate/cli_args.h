@@ -36,6 +36,13 @@ enum cli_command {
 	CLI_CMD_EXEC,	   /* portgate exec SERVICE -- CMD [ARG...] */
 	CLI_CMD_STATUS,	   /* portgate status */
 	CLI_CMD_UNINSTALL, /* portgate uninstall */
+	CLI_CMD_AUDIT,	   /* portgate audit */
+};
+
+/* portgate audit's filters, checked by cli_audit_check_option; NULL when not given. */
+struct cli_audit_args {
+	const char *service, *port, *action, *result, *since, *limit;
+	bool follow;
 };
 
 /*
@@ -73,6 +80,7 @@ struct cli_cmd {
 	 */
 	char *const *exec_argv;
 	size_t exec_argc;
+	struct cli_audit_args audit; /* audit: --service --port --action --result --since ... */
 };
 
 /* Why parsing failed: a message naming the argument, and the command reached (for usage). */

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli_args.h"
+#include "cli_audit.h"
 #include "cli_client.h"
 #include "cli_help.h"
 #include "cli_output.h"
@@ -252,6 +253,14 @@ int main(int argc, char **argv)
 	if (cli_args_apply_env(&cmd, getenv("PORTGATE_SOCKET"), getenv("PORTGATE_OWNER_TOKEN"),
 			       &aerr) < 0)
 		return report_usage_error(&aerr);
+
+	/* audit reads page by page (and --follow keeps reading): its own loop. */
+	if (cmd.command == CLI_CMD_AUDIT) {
+		ret = cli_audit_run(&cmd);
+		if (ret < 0)
+			report_client_error(ret, cmd.socket_path, "error");
+		return ret < 0 ? client_error_code(ret) : ret;
+	}
 
 	/* One request, one answer. */
 	ret = cli_request_build(&cmd, &req);

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include "api.h"
+#include "audit.h"
 #include "http_head.h"
 #include "log.h"
 #include "registry_json.h"
@@ -84,13 +86,131 @@ static const char *api_str(const redisReply *r)
 	return r && r->type == REDIS_REPLY_STRING ? r->str : "";
 }
 
+/*
+ * A control event: who asked (owner: a non-root caller that proved the owner token of `owner`;
+ * else the peer's uid), what, and the result the HTTP status says, with msg as the reason of a
+ * refusal. Filled before the answer goes out: answering may reuse req for the next request.
+ */
+static void api_control_event(struct audit_event *ev, const struct httpd_req *req,
+			      const char *owner, const char *service, const char *what, int status,
+			      const char *msg)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->action = AUDIT_CONTROL;
+	ev->result = status < 400 ? AUDIT_ALLOWED : AUDIT_DENIED;
+	ev->pid = req->peer_known ? (int32_t)req->pid : -1;
+	ev->uid = req->peer_known ? (int64_t)req->uid : -1;
+	if (owner && *owner)
+		snprintf(ev->who, sizeof(ev->who), "owner:%.64s", owner);
+	else if (req->peer_known)
+		snprintf(ev->who, sizeof(ev->who), "uid:%u", (unsigned)req->uid);
+	else
+		snprintf(ev->who, sizeof(ev->who), "unknown");
+	snprintf(ev->service, sizeof(ev->service), "%s", service ? service : "");
+	snprintf(ev->what, sizeof(ev->what), "%s", what);
+	if (status >= 400)
+		snprintf(ev->reason, sizeof(ev->reason), "%d %.58s", status % 1000, msg);
+	else if (msg)
+		snprintf(ev->reason, sizeof(ev->reason), "%s", msg);
+}
+
+/* The owner a non-root caller proved, or NULL (root, or not proven). */
+static const char *api_op_owner(const struct api_op *op)
+{
+	return op->owner_hash[0] ? op->service : NULL;
+}
+
+static void api_vrefuse(struct daemon *d, struct httpd_req *req, const char *owner,
+			const char *service, const char *what, int status, const char *field,
+			const char *fmt, va_list ap)
+{
+	struct audit_event ev;
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (what && *what)
+		api_control_event(&ev, req, owner, service, what, status, msg);
+	httpd_reply_error(req, status, field, "%s", msg);
+	if (what && *what)
+		audit_emit(d->audit, &ev);
+}
+
+void api_op_refuse(struct api_op *op, int status, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_vrefuse(op->d, op->req, api_op_owner(op), op->service, op->what, status, field, fmt,
+		    ap);
+	va_end(ap);
+}
+
+void api_refuse(struct daemon *d, struct httpd_req *req, const char *what, int status,
+		const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_vrefuse(d, req, NULL, NULL, what, status, field, fmt, ap);
+	va_end(ap);
+}
+
+void api_mutation_allowed(struct daemon *d, const struct httpd_req *req, const char *what)
+{
+	struct audit_event ev;
+
+	api_control_event(&ev, req, NULL, NULL, what, 200, NULL);
+	audit_emit(d->audit, &ev);
+}
+
+/* A successful mutation's event: what it did, told from the reply (a port's record: port,
+ * protocol, port name, and a restricted port granted says so). Never a token. */
+static void api_op_success_event(struct api_op *op, const redisReply *reply, int status,
+				 struct audit_event *ev)
+{
+	bool port_op = op->script == REG_PORT_ADD || op->script == REG_PORT_REMOVE;
+	json_t *rec =
+	    port_op && reply->elements > 2 ? registry_json_record(reply->element[2]) : NULL;
+	const char *proto = json_string_value(json_object_get(rec, "protocol")) ?: "tcp";
+	const char *name = json_string_value(json_object_get(rec, "port_name")) ?: "";
+	json_int_t port = json_integer_value(json_object_get(rec, "host_port"));
+	bool grant = json_is_true(json_object_get(rec, "restricted_grant"));
+	char what[160];
+
+	if (op->script == REG_PORT_ADD)
+		snprintf(what, sizeof(what), "port-add %.64s %.64s %lld/%s %.40s%s%s", op->service,
+			 name, (long long)port, proto,
+			 json_string_value(json_object_get(rec, "bind_address")) ?: "",
+			 json_object_get(rec, "source_token_hash") ? " token-protected" : "",
+			 grant ? " restricted-granted" : "");
+	else if (op->script == REG_PORT_REMOVE)
+		snprintf(what, sizeof(what), "port-remove %.64s %.64s %lld/%s", op->service, name,
+			 (long long)port, proto);
+	else if (op->script == REG_SERVICE_DELETE)
+		snprintf(what, sizeof(what), "%.100s (%zu ports released)", op->what,
+			 reply->elements > 3 ? reply->elements - 3 : 0);
+	else if (op->script == REG_CLEANUP)
+		snprintf(what, sizeof(what), "cleanup (%zu released)",
+			 reply->elements > 2 ? reply->elements - 2 : 0);
+	else
+		snprintf(what, sizeof(what), "%s", op->what);
+	api_control_event(ev, op->req, api_op_owner(op), op->service, what, status,
+			  grant ? "restricted port granted (--allow-restricted)" : NULL);
+	if (rec) {
+		ev->protocol = strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+		ev->dst_port = (uint16_t)port;
+		snprintf(ev->port_name, sizeof(ev->port_name), "%s", name);
+	}
+	json_decref(rec);
+}
+
 /* {status, "error", field, message} -> the JSON error answer. */
-static void api_reply_script_error(struct httpd_req *req, int status, const redisReply *reply)
+static void api_reply_script_error(struct api_op *op, int status, const redisReply *reply)
 {
 	const char *field = reply->elements > 2 ? api_str(reply->element[2]) : "";
 
-	httpd_reply_error(req, status, *field ? field : NULL, "%s",
-			  reply->elements > 3 ? api_str(reply->element[3]) : "registry error");
+	api_op_refuse(op, status, *field ? field : NULL, "%s",
+		      reply->elements > 3 ? api_str(reply->element[3]) : "registry error");
 }
 
 static json_t *api_service_json(const redisReply *reply)
@@ -134,21 +254,27 @@ static void api_op_done(const redisReply *reply, int err, void *arg)
 {
 	struct api_op *op = arg;
 	struct httpd_req *req = op->req;
+	struct audit_event ev;
 	const char *kind;
 	int status;
 
 	if (err == -ENOTCONN) {
-		httpd_reply_error(req, 503, NULL, "registry unavailable, retry later");
+		api_op_refuse(op, 503, NULL, "registry unavailable, retry later");
 	} else if (err < 0) {
-		httpd_reply_error(req, 500, NULL, "registry error");
+		api_op_refuse(op, 500, NULL, "registry error");
 	} else {
 		status = (int)reply->element[0]->integer;
 		kind = api_str(reply->element[1]);
 		if (strcmp(kind, "error") == 0) {
-			api_reply_script_error(req, status, reply);
+			api_reply_script_error(op, status, reply);
 		} else {
 			api_kernel_apply(op->d, op->script, reply);
+			if (op->what[0])
+				api_op_success_event(op, reply, status, &ev);
 			httpd_reply_json(req, status, api_reply_json(op, reply, kind));
+			/* In the trail once answered: the answer is never held up by it. */
+			if (op->what[0])
+				audit_emit(op->d->audit, &ev);
 		}
 	}
 	api_op_free(op);
@@ -160,9 +286,9 @@ void api_op_run(struct api_op *op)
 			       NULL, api_op_done, op);
 
 	if (err < 0) {
-		httpd_reply_error(op->req, err == -ENOTCONN ? 503 : 500, NULL,
-				  err == -ENOTCONN ? "registry unavailable, retry later"
-						   : "registry error");
+		api_op_refuse(op, err == -ENOTCONN ? 503 : 500, NULL, "%s",
+			      err == -ENOTCONN ? "registry unavailable, retry later"
+					       : "registry error");
 		api_op_free(op);
 	}
 }
@@ -180,13 +306,13 @@ static void api_owner_checked(const redisReply *reply, int err, void *arg)
 		return;
 	}
 	if (!*hash) {
-		httpd_reply_error(op->req, 404, "service_name", "no service %s", op->service);
+		api_op_refuse(op, 404, "service_name", "no service %s", op->service);
 		api_op_free(op);
 		return;
 	}
 	if (!token_matches(tok, strlen(tok), hash)) {
-		httpd_reply_error(op->req, 403, "owner_token",
-				  "owner token does not match service %s", op->service);
+		api_op_refuse(op, 403, "owner_token", "owner token does not match service %s",
+			      op->service);
 		api_op_free(op);
 		return;
 	}
@@ -194,7 +320,7 @@ static void api_owner_checked(const redisReply *reply, int err, void *arg)
 	free(op->argv[2]);
 	op->argv[2] = strdup(hash);
 	if (!op->argv[2]) {
-		httpd_reply_error(op->req, 500, NULL, "out of memory");
+		api_op_refuse(op, 500, NULL, "out of memory");
 		api_op_free(op);
 		return;
 	}
@@ -212,8 +338,8 @@ void api_op_run_as_owner(struct api_op *op)
 		return;
 	}
 	if (!op->req->owner_token[0]) {
-		httpd_reply_error(op->req, 401, "owner_token",
-				  "owner token of service %s needed (X-Owner-Token)", name);
+		api_op_refuse(op, 401, "owner_token",
+			      "owner token of service %s needed (X-Owner-Token)", name);
 		api_op_free(op);
 		return;
 	}
@@ -224,18 +350,19 @@ void api_op_run_as_owner(struct api_op *op)
 
 /* A service's cgroup: root only (it decides who may bind the service's ports), an existing
  * cgroup v2 directory. Answers 400/403 and returns -1 when not. */
-static int api_check_cgroup(struct httpd_req *req, const char *path)
+static int api_check_cgroup(struct daemon *d, struct httpd_req *req, const char *what,
+			    const char *path)
 {
 	struct statfs fs;
 	struct stat st;
 
 	if (!(req->peer_known && req->uid == 0)) {
-		httpd_reply_error(req, 403, "cgroup", "root only");
+		api_refuse(d, req, what, 403, "cgroup", "root only");
 		return -1;
 	}
 	if (path[0] != '/' || strlen(path) >= 4096 || strstr(path, "/../") || stat(path, &st) < 0 ||
 	    !S_ISDIR(st.st_mode) || statfs(path, &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
-		httpd_reply_error(req, 400, "cgroup", "%s is not a cgroup v2 directory", path);
+		api_refuse(d, req, what, 400, "cgroup", "%s is not a cgroup v2 directory", path);
 		return -1;
 	}
 	return 0;
@@ -244,39 +371,42 @@ static int api_check_cgroup(struct httpd_req *req, const char *path)
 static void api_service_create(struct daemon *d, struct httpd_req *req, json_t *body)
 {
 	const char *name = NULL, *desc = "", *cgroup = "";
-	char hash[TOKEN_HASH_TEXT_LEN + 1];
+	char hash[TOKEN_HASH_TEXT_LEN + 1], what[160] = "service-create";
 	json_error_t jerr;
 	struct api_op *op;
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s,s?s,s?s}", "service_name", &name,
 			   "description", &desc, "cgroup", &cgroup) < 0) {
-		httpd_reply_error(req, 400, "service_name", "%s", jerr.text);
+		api_refuse(d, req, what, 400, "service_name", "%s", jerr.text);
 		return;
 	}
 	if (!api_valid_name(name)) {
-		httpd_reply_error(
-		    req, 400, "service_name",
-		    "expected 1-64 of [A-Za-z0-9._-], starting with a letter or digit");
+		api_refuse(d, req, what, 400, "service_name",
+			   "expected 1-64 of [A-Za-z0-9._-], starting with a letter or digit");
 		return;
 	}
+	snprintf(what, sizeof(what), "service-create %s%s%.80s", name, *cgroup ? " cgroup " : "",
+		 cgroup);
 	if (strlen(desc) > 256) {
-		httpd_reply_error(req, 400, "description", "longer than 256 bytes");
+		api_refuse(d, req, what, 400, "description", "longer than 256 bytes");
 		return;
 	}
-	if (*cgroup && api_check_cgroup(req, cgroup) < 0)
+	if (*cgroup && api_check_cgroup(d, req, what, cgroup) < 0)
 		return;
 	op = api_op_new(d, req, REG_SERVICE_CREATE);
 	if (!op)
 		return;
+	snprintf(op->what, sizeof(op->what), "%s", what);
+	snprintf(op->service, sizeof(op->service), "%s", name);
 	if (token_generate(op->generated_token) < 0) {
-		httpd_reply_error(req, 500, NULL, "no randomness for the owner token");
+		api_op_refuse(op, 500, NULL, "no randomness for the owner token");
 		api_op_free(op);
 		return;
 	}
 	token_hash(op->generated_token, strlen(op->generated_token), hash);
 	if (api_op_argf(op, "%ld", (long)time(NULL)) < 0 || api_op_arg(op, name) < 0 ||
 	    api_op_arg(op, desc) < 0 || api_op_arg(op, hash) < 0 || api_op_arg(op, cgroup) < 0) {
-		httpd_reply_error(req, 500, NULL, "out of memory");
+		api_op_refuse(op, 500, NULL, "out of memory");
 		api_op_free(op);
 		return;
 	}
@@ -292,9 +422,14 @@ static void api_service_change(struct daemon *d, struct httpd_req *req, enum reg
 	if (!op)
 		return;
 	snprintf(op->service, sizeof(op->service), "%s", name);
+	snprintf(op->what, sizeof(op->what), "%s %s%s%.64s",
+		 s == REG_PORT_ADD	? "port-add"
+		 : s == REG_PORT_REMOVE ? "port-remove"
+					: "service-delete",
+		 name, port_name ? " " : "", port_name ? port_name : "");
 	if (api_op_argf(op, "%ld", (long)time(NULL)) < 0 || api_op_arg(op, name) < 0 ||
 	    api_op_arg(op, "") < 0 || (port_name && api_op_arg(op, port_name) < 0)) {
-		httpd_reply_error(req, 500, NULL, "out of memory");
+		api_op_refuse(op, 500, NULL, "out of memory");
 		api_op_free(op);
 		return;
 	}
@@ -312,6 +447,8 @@ static void api_read(struct daemon *d, struct httpd_req *req, enum registry_scri
 
 	if (!op)
 		return;
+	if (s == REG_CLEANUP)
+		snprintf(op->what, sizeof(op->what), "cleanup");
 	if (arg && api_op_arg(op, arg) < 0) {
 		httpd_reply_error(req, 500, NULL, "out of memory");
 		api_op_free(op);
@@ -455,7 +592,9 @@ static void api_route_services(struct daemon *d, struct httpd_req *req, struct a
 	const char *name = r->seg[2];
 
 	if (r->n > 2 && !api_valid_name(name)) {
-		httpd_reply_error(req, 400, "service_name", "not a valid service name");
+		/* A mutation refused this early is in the trail too (a read is not). */
+		api_refuse(d, req, strcmp(r->method, "GET") ? "service change" : NULL, 400,
+			   "service_name", "not a valid service name");
 	} else if (api_is(r, "POST", 2, "services", NULL)) {
 		api_service_create(d, req, body);
 	} else if (api_is(r, "GET", 2, "services", NULL)) {
@@ -530,10 +669,12 @@ void api_handle(struct httpd_req *req, void *arg)
 		api_port_check(d, req, r.seg[2]);
 	else if (api_is(&r, "GET", 2, "status", NULL))
 		api_kernel_status(d, req);
+	else if (api_is(&r, "GET", 2, "audit", NULL))
+		api_audit_get(d, req);
 	else if (api_is(&r, "POST", 2, "uninstall", NULL))
 		api_kernel_uninstall(d, req);
 	else if (api_is(&r, "POST", 2, "cleanup", NULL) && !(req->peer_known && req->uid == 0))
-		httpd_reply_error(req, 403, NULL, "cleanup is root only");
+		api_refuse(d, req, "cleanup", 403, NULL, "cleanup is root only");
 	else if (api_is(&r, "POST", 2, "cleanup", NULL))
 		api_read(d, req, REG_CLEANUP, "0");
 	else

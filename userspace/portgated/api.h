@@ -20,6 +20,8 @@ struct api_op {
 	char generated_token[64]; /* a source token the daemon made, shown once */
 	char owner_hash[80];
 	char service[128];
+	char what[160]; /* a mutation, for the audit trail ("port-add my-app 8081/tcp ..."); ""
+			   for a read, which is not audited */
 };
 
 struct api_op *api_op_new(struct daemon *d, struct httpd_req *req, enum registry_script script);
@@ -33,6 +35,16 @@ void api_op_run_as_owner(struct api_op *op);
 /* Runs op->script now; takes op. */
 void api_op_run(struct api_op *op);
 
+/* Refuses a request with status (>= 400) and a message, as httpd_reply_error does; a mutation
+ * (what not NULL, op->what not "") also goes to the audit trail as denied, with who asked and the
+ * message as the reason. */
+void api_op_refuse(struct api_op *op, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void api_refuse(struct daemon *d, struct httpd_req *req, const char *what, int status,
+		const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A mutation answered without an op (uninstall): allowed, into the audit trail. */
+void api_mutation_allowed(struct daemon *d, const struct httpd_req *req, const char *what);
+
 /* Body of POST /v1/services/{name}/ports: validates, fills op's script arguments. Returns
  * 0, or answers the request itself (4xx) and returns -1. */
 int api_port_add_prepare(struct api_op *op, json_t *body);
@@ -45,6 +57,8 @@ json_t *api_global_json(struct daemon *d, const redisReply *reply, bool availabl
 void api_kernel_apply(struct daemon *d, enum registry_script script, const redisReply *reply);
 void api_kernel_status(struct daemon *d, struct httpd_req *req);
 void api_kernel_uninstall(struct daemon *d, struct httpd_req *req);
+/* GET /v1/audit (api_audit.c). */
+void api_audit_get(struct daemon *d, struct httpd_req *req);
 
 /* A token-protected port NAME gets a backend record NAME.backend (docs/registry.md), by default
  * in this purpose's range. */

@@ -137,7 +137,7 @@ void api_kernel_uninstall(struct daemon *d, struct httpd_req *req)
 	int err;
 
 	if (!(req->peer_known && req->uid == 0)) {
-		httpd_reply_error(req, 403, NULL, "uninstall is root only");
+		api_refuse(d, req, "uninstall", 403, NULL, "uninstall is root only");
 		json_decref(removed);
 		return;
 	}
@@ -147,8 +147,8 @@ void api_kernel_uninstall(struct daemon *d, struct httpd_req *req)
 		d->rec = NULL;
 		d->cfg.enforce = false;
 		if (err < 0) {
-			httpd_reply_error(req, 500, NULL, "uninstall incomplete: %s",
-					  strerror(-err));
+			api_refuse(d, req, "uninstall", 500, NULL, "uninstall incomplete: %s",
+				   strerror(-err));
 			json_decref(removed);
 			return;
 		}
@@ -158,5 +158,9 @@ void api_kernel_uninstall(struct daemon *d, struct httpd_req *req)
 				      json_sprintf("nftables table inet portgate (netns %s)",
 						   d->cfg.netns[0] ? d->cfg.netns : "default"));
 	}
+	/* Recorded before the answer, which may hand req to the next request. */
+	api_mutation_allowed(d, req,
+			     json_array_size(removed) ? "uninstall (BPF pins and nftables table)"
+						      : "uninstall (nothing enforced)");
 	httpd_reply_json(req, 200, json_pack("{s:o,s:b}", "removed", removed, "enforce", 0));
 }

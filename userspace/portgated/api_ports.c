@@ -88,7 +88,7 @@ static int api_cidr(const char *in, char *out, size_t outlen)
 }
 
 /* allowed_sources -> "a/n,b/m"; 0, or answers 400 and returns -1. */
-static int api_sources(struct httpd_req *req, json_t *list, char *out, size_t outlen)
+static int api_sources(struct api_op *op, json_t *list, char *out, size_t outlen)
 {
 	size_t i, used = 0;
 	json_t *v;
@@ -97,8 +97,8 @@ static int api_sources(struct httpd_req *req, json_t *list, char *out, size_t ou
 	if (!list)
 		return 0;
 	if (!json_is_array(list) || json_array_size(list) > API_MAX_SOURCES) {
-		httpd_reply_error(req, 400, "allowed_sources",
-				  "expected a list of at most %d CIDRs", API_MAX_SOURCES);
+		api_op_refuse(op, 400, "allowed_sources", "expected a list of at most %d CIDRs",
+			      API_MAX_SOURCES);
 		return -1;
 	}
 	json_array_foreach(list, i, v)
@@ -106,14 +106,13 @@ static int api_sources(struct httpd_req *req, json_t *list, char *out, size_t ou
 		char cidr[80];
 
 		if (!json_is_string(v) || api_cidr(json_string_value(v), cidr, sizeof(cidr)) < 0) {
-			httpd_reply_error(req, 400, "allowed_sources",
-					  "%s is not an address or CIDR",
-					  json_is_string(v) ? json_string_value(v) : "entry");
+			api_op_refuse(op, 400, "allowed_sources", "%s is not an address or CIDR",
+				      json_is_string(v) ? json_string_value(v) : "entry");
 			return -1;
 		}
 		used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? "," : "", cidr);
 		if (used >= outlen) {
-			httpd_reply_error(req, 400, "allowed_sources", "too long");
+			api_op_refuse(op, 400, "allowed_sources", "too long");
 			return -1;
 		}
 	}
@@ -130,30 +129,30 @@ static bool api_printable(const char *s)
 
 /* A port with a source token is served by portgate-proxy, which forwards HTTP to the backend
  * port; names ending in API_BACKEND_SUFFIX are kept for those backends. */
-static int api_port_backend_fields(struct api_port_req *p, struct httpd_req *req)
+static int api_port_backend_fields(struct api_port_req *p, struct api_op *op)
 {
 	size_t n = p->port_name ? strlen(p->port_name) : 0;
 	bool token = (p->source_token && *p->source_token) || p->require_token;
 
 	if (n >= strlen(API_BACKEND_SUFFIX) &&
 	    strcmp(p->port_name + n - strlen(API_BACKEND_SUFFIX), API_BACKEND_SUFFIX) == 0)
-		return httpd_reply_error(req, 400, "port_name",
-					 "names ending in %s are kept for backends",
-					 API_BACKEND_SUFFIX),
+		return api_op_refuse(op, 400, "port_name",
+				     "names ending in %s are kept for backends",
+				     API_BACKEND_SUFFIX),
 		       -1;
 	if (p->backend_port != -1 && !token)
-		return httpd_reply_error(req, 400, "backend_port",
-					 "only a token-protected port has a backend"),
+		return api_op_refuse(op, 400, "backend_port",
+				     "only a token-protected port has a backend"),
 		       -1;
 	if (p->backend_port != -1 && (p->backend_port < 1 || p->backend_port > 65535))
-		return httpd_reply_error(req, 400, "backend_port", "out of range 1-65535"), -1;
+		return api_op_refuse(op, 400, "backend_port", "out of range 1-65535"), -1;
 	if (p->backend_port != -1 && p->backend_port == p->port)
-		return httpd_reply_error(req, 400, "backend_port",
-					 "the backend port must differ from the port"),
+		return api_op_refuse(op, 400, "backend_port",
+				     "the backend port must differ from the port"),
 		       -1;
 	if (token && strcmp(p->protocol, "tcp") != 0)
-		return httpd_reply_error(req, 400, "protocol",
-					 "a token-protected port is HTTP over tcp"),
+		return api_op_refuse(op, 400, "protocol",
+				     "a token-protected port is HTTP over tcp"),
 		       -1;
 	return 0;
 }
@@ -165,40 +164,39 @@ static int api_port_fields(struct api_op *op, struct api_port_req *p)
 	bool root = req->peer_known && req->uid == 0;
 
 	if (p->port == -1 && !p->purpose)
-		return httpd_reply_error(req, 400, "port", "give a port or a purpose"), -1;
+		return api_op_refuse(op, 400, "port", "give a port or a purpose"), -1;
 	if (p->port != -1 && p->purpose)
-		return httpd_reply_error(req, 400, "port", "give a port or a purpose, not both"),
-		       -1;
+		return api_op_refuse(op, 400, "port", "give a port or a purpose, not both"), -1;
 	if (p->port != -1 && (p->port < 1 || p->port > 65535))
-		return httpd_reply_error(req, 400, "port", "%lld is out of range 1-65535",
-					 (long long)p->port),
+		return api_op_refuse(op, 400, "port", "%lld is out of range 1-65535",
+				     (long long)p->port),
 		       -1;
 	if (p->purpose && !policy_find_purpose(&op->d->cfg.policy, p->purpose))
-		return httpd_reply_error(req, 400, "purpose", "unknown purpose %s", p->purpose), -1;
+		return api_op_refuse(op, 400, "purpose", "unknown purpose %s", p->purpose), -1;
 	if (p->container_port != -1 && (p->container_port < 1 || p->container_port > 65535))
-		return httpd_reply_error(req, 400, "container_port", "out of range 1-65535"), -1;
+		return api_op_refuse(op, 400, "container_port", "out of range 1-65535"), -1;
 	if (strcmp(p->protocol, "tcp") && strcmp(p->protocol, "udp"))
-		return httpd_reply_error(req, 400, "protocol", "expected tcp or udp"), -1;
+		return api_op_refuse(op, 400, "protocol", "expected tcp or udp"), -1;
 	if (p->port_name && !api_valid_name(p->port_name))
-		return httpd_reply_error(
-			   req, 400, "port_name",
+		return api_op_refuse(
+			   op, 400, "port_name",
 			   "expected 1-64 of [A-Za-z0-9._-], starting with a letter or digit"),
 		       -1;
 	if (strlen(p->description) > 256 || !api_printable(p->description))
-		return httpd_reply_error(req, 400, "description",
-					 "at most 256 bytes, no control characters"),
+		return api_op_refuse(op, 400, "description",
+				     "at most 256 bytes, no control characters"),
 		       -1;
 	if (p->source_token && token_validate(p->source_token, strlen(p->source_token)) < 0)
-		return httpd_reply_error(req, 400, "source_token",
-					 "expected 1-256 visible ASCII characters"),
+		return api_op_refuse(op, 400, "source_token",
+				     "expected 1-256 visible ASCII characters"),
 		       -1;
 	if (p->allowed_for < 0 || p->allowed_for > 30 * 86400)
-		return httpd_reply_error(req, 400, "allowed_for", "expected 1 s to 30 days"), -1;
+		return api_op_refuse(op, 400, "allowed_for", "expected 1 s to 30 days"), -1;
 	if (p->allowed_for && json_array_size(p->allowed) == 0)
-		return httpd_reply_error(req, 400, "allowed_for", "needs allowed_sources"), -1;
+		return api_op_refuse(op, 400, "allowed_for", "needs allowed_sources"), -1;
 	if (p->allow_restricted && !root)
-		return httpd_reply_error(req, 403, "allow_restricted", "root only"), -1;
-	return api_port_backend_fields(p, req);
+		return api_op_refuse(op, 403, "allow_restricted", "root only"), -1;
+	return api_port_backend_fields(p, op);
 }
 
 /* The host's listeners for one protocol, taken at most once per event-loop wake-up: every
@@ -273,11 +271,11 @@ static int api_port_free_on_host(struct api_op *op, int proto, unsigned port, co
 	if (sockdiag_port_in_use(op->d->sd, proto, (uint16_t)port, &h) <= 0)
 		return 0; /* gone since the snapshot */
 	if (h.pid)
-		httpd_reply_error(op->req, 409, "port", "port %u/%s is in use by %s (pid %d) on %s",
-				  port, pname, h.comm, (int)h.pid, h.address);
+		api_op_refuse(op, 409, "port", "port %u/%s is in use by %s (pid %d) on %s", port,
+			      pname, h.comm, (int)h.pid, h.address);
 	else
-		httpd_reply_error(op->req, 409, "port", "port %u/%s is in use on %s (uid %u)", port,
-				  pname, h.address, (unsigned)h.uid);
+		api_op_refuse(op, 409, "port", "port %u/%s is in use on %s (uid %u)", port, pname,
+			      h.address, (unsigned)h.uid);
 	return -1;
 }
 
@@ -326,9 +324,9 @@ static int api_backend(struct api_op *op, const struct api_port_req *p, struct a
 	}
 	r = policy_find_purpose(pol, API_BACKEND_PURPOSE);
 	if (!r) {
-		httpd_reply_error(op->req, 409, "backend_port",
-				  "no %s range for the backend: give backend_port",
-				  API_BACKEND_PURPOSE);
+		api_op_refuse(op, 409, "backend_port",
+			      "no %s range for the backend: give backend_port",
+			      API_BACKEND_PURPOSE);
 		return -1;
 	}
 	snprintf(b->port, sizeof(b->port), "auto");
@@ -337,11 +335,31 @@ static int api_backend(struct api_op *op, const struct api_port_req *p, struct a
 	b->purpose = r->purpose;
 	if (api_busy_list(op, IPPROTO_TCP, r, &more) == 0 && api_busy_join(busy, more) < 0) {
 		free(more);
-		httpd_reply_error(op->req, 500, NULL, "out of memory");
+		api_op_refuse(op, 500, NULL, "out of memory");
 		return -1;
 	}
 	free(more);
 	return 0;
+}
+
+/* What was asked, for the audit trail of a refusal: "port-add my-app api 8081/tcp 0.0.0.0"
+ * (a purpose instead of a port when none was given). Never the token itself. */
+static void api_port_what(struct api_op *op, const struct api_port_req *p)
+{
+	char port[80];
+	int n;
+
+	if (p->port != -1)
+		snprintf(port, sizeof(port), "%lld", (long long)p->port);
+	else
+		snprintf(port, sizeof(port), "purpose:%.64s", p->purpose ? p->purpose : "?");
+	n = snprintf(op->what, sizeof(op->what), "port-add %.64s %.64s%s%s/%.3s %.40s%s%s",
+		     op->service, p->port_name ? p->port_name : "", p->port_name ? " " : "", port,
+		     p->protocol, p->bind,
+		     (p->source_token || p->require_token) ? " token-protected" : "",
+		     p->allow_restricted ? " allow-restricted" : "");
+	if (n >= (int)sizeof(op->what)) /* cut: the event is still worth having */
+		op->what[sizeof(op->what) - 2] = '~';
 }
 
 int api_port_add_prepare(struct api_op *op, json_t *body)
@@ -367,18 +385,18 @@ int api_port_add_prepare(struct api_op *op, json_t *body)
 		"protocol", &p.protocol, "container_port", &p.container_port, "allowed_sources",
 		&p.allowed, "allowed_for", &p.allowed_for, "description", &p.description,
 		"allow_restricted", &p.allow_restricted, "backend_port", &p.backend_port) < 0) {
-		httpd_reply_error(req, 400, NULL, "%s", jerr.text);
+		api_op_refuse(op, 400, NULL, "%s", jerr.text);
 		return -1;
 	}
-	if (api_port_fields(op, &p) < 0 ||
-	    api_sources(req, p.allowed, sources, sizeof(sources)) < 0)
+	api_port_what(op, &p);
+	if (api_port_fields(op, &p) < 0 || api_sources(op, p.allowed, sources, sizeof(sources)) < 0)
 		return -1;
 	err = api_bind_address(p.bind, bind, sizeof(bind));
 	if (err < 0) {
-		httpd_reply_error(req, 400, "bind_address",
-				  err == -EINVAL ? "%s is not an IPv4 or IPv6 address"
-						 : "%s is not an address of this host",
-				  p.bind);
+		api_op_refuse(op, 400, "bind_address",
+			      err == -EINVAL ? "%s is not an IPv4 or IPv6 address"
+					     : "%s is not an address of this host",
+			      p.bind);
 		return -1;
 	}
 	if (p.source_token && *p.source_token)
@@ -415,7 +433,7 @@ int api_port_add_prepare(struct api_op *op, json_t *body)
 	    api_op_argf(op, "%u", b.last) || api_op_arg(op, b.purpose);
 	free(busy);
 	if (err) {
-		httpd_reply_error(req, 500, NULL, "out of memory");
+		api_op_refuse(op, 500, NULL, "out of memory");
 		return -1;
 	}
 	return 0;

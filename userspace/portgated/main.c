@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include "api.h"
+#include "audit.h"
 #include "daemon.h"
 #include "embedded_redis.h"
 #include "log.h"
@@ -50,6 +51,8 @@ static void on_signal(struct evloop *loop, int fd, unsigned mask, void *data)
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 				if (!proxy_supervisor_reap(d->proxy, pid, status))
 					embedded_redis_reap(d->redis, pid, status);
+		} else if (si.ssi_signo == SIGHUP) {
+			audit_reopen(d->audit); /* logrotate moved the audit file away */
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("signal %d: stopping", (int)si.ssi_signo);
 			evloop_stop(loop);
@@ -180,6 +183,18 @@ static int setup_proxy(struct daemon *d)
 	return rc;
 }
 
+/* The audit trail, before anything that records events (the reconciler's repairs, the proxy's
+ * decisions); its stream waits for the registry, opened next. */
+static int setup_audit(struct daemon *d)
+{
+	char err[512] = "";
+	int rc = audit_open(d, &d->audit, err, sizeof(err));
+
+	if (rc < 0)
+		log_error("audit: %s", err[0] ? err : strerror(-rc));
+	return rc;
+}
+
 static void teardown(struct daemon *d)
 {
 	httpd_free(d->metrics);
@@ -192,6 +207,9 @@ static void teardown(struct daemon *d)
 	proxy_supervisor_close(d->proxy);
 	reconciler_close(d->rec);
 	embedded_redis_stop(d->redis);
+	/* Last: everything above may still record events; the registry has answered the
+	 * stream's batch in flight. */
+	audit_close(d->audit);
 	sockdiag_close(d->sd);
 	evloop_free(d->loop);
 }
@@ -222,8 +240,9 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_warn("sock_diag unavailable (%s): listeners on the host are not checked",
 			 strerror(-rc));
-	if (evloop_new(&d.loop) < 0 || setup_signals(&d) < 0 || setup_kernel(&d) < 0 ||
-	    setup_registry(&d) < 0 || setup_proxy(&d) < 0 || setup_listeners(&d) < 0) {
+	if (evloop_new(&d.loop) < 0 || setup_signals(&d) < 0 || setup_audit(&d) < 0 ||
+	    setup_kernel(&d) < 0 || setup_registry(&d) < 0 || setup_proxy(&d) < 0 ||
+	    setup_listeners(&d) < 0) {
 		teardown(&d);
 		return 1;
 	}

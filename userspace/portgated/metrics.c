@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "audit.h"
 #include "daemon.h"
 #include "metrics.h"
 #include "proxy_supervisor.h"
@@ -107,6 +108,16 @@ static void metrics_proxy(struct daemon *d, struct metrics_buf *b)
 			       dec[i].port, dec[i].result, dec[i].count);
 }
 
+/* The audit trail's counters (audit.c writes them). */
+static void metrics_audit(struct daemon *d, struct metrics_buf *b)
+{
+	char *text = audit_metrics(d->audit);
+
+	if (text)
+		metrics_printf(b, "%s", text);
+	free(text);
+}
+
 /* Allocations and free ports per purpose and protocol, from the global read. */
 static void metrics_ranges(struct daemon *d, struct metrics_buf *b, const redisReply *reply)
 {
@@ -171,6 +182,7 @@ static void metrics_send(struct daemon *d, struct httpd_req *req, const redisRep
 		b.text[0] = '\0';
 	metrics_counters(d, &b);
 	metrics_proxy(d, &b);
+	metrics_audit(d, &b);
 	if (reply)
 		metrics_ranges(d, &b, reply);
 	if (!b.text) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "audit.h"
 #include "log.h"
 #include "proxy_int.h"
 #include "reconciler.h"
@@ -318,8 +319,46 @@ static void proxy_listeners_count(struct proxy_supervisor *s, uint16_t port, con
 	d->count = 1;
 }
 
-/* A decision: counted per port and result, logged at debug level (the audit trail comes later).
- * Events carry no token; a reason from the proxy is still cleaned before it is logged. */
+/* A proxy event's source, port, service and port name into an audit event (action token). */
+static void proxy_listeners_audit_base(json_t *ev, struct audit_event *ae)
+{
+	const char *src = json_string_value(json_object_get(ev, "source"));
+	json_int_t sport = json_integer_value(json_object_get(ev, "source_port"));
+	json_int_t port = json_integer_value(json_object_get(ev, "port"));
+
+	memset(ae, 0, sizeof(*ae));
+	ae->action = AUDIT_TOKEN;
+	ae->protocol = IPPROTO_TCP;
+	ae->pid = -1;
+	ae->uid = -1;
+	ae->family = src && strchr(src, ':') ? AF_INET6 : AF_INET;
+	ae->has_src = src && inet_pton(ae->family, src, ae->src) == 1;
+	if (!ae->has_src)
+		ae->family = 0;
+	ae->src_port = sport > 0 && sport <= 65535 ? (uint16_t)sport : 0;
+	ae->dst_port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
+	proxy_listeners_clean(json_string_value(json_object_get(ev, "service")), ae->service,
+			      sizeof(ae->service));
+	proxy_listeners_clean(json_string_value(json_object_get(ev, "port_name")), ae->port_name,
+			      sizeof(ae->port_name));
+}
+
+/* The proxy's decision on one connection, into the audit trail. */
+static void proxy_listeners_audit_token(struct proxy_supervisor *s, json_t *ev, const char *result)
+{
+	struct audit_event ae;
+	char why[48];
+
+	proxy_listeners_audit_base(ev, &ae);
+	ae.result = strcmp(result, "allowed") == 0 ? AUDIT_ALLOWED : AUDIT_DENIED;
+	proxy_listeners_clean(json_string_value(json_object_get(ev, "reason")), why, sizeof(why));
+	snprintf(ae.reason, sizeof(ae.reason), "%lld %s",
+		 (long long)json_integer_value(json_object_get(ev, "status")), why);
+	audit_emit(s->d->audit, &ae);
+}
+
+/* A decision: counted per port and result, logged at debug level and audited. Events carry no
+ * token; a reason from the proxy is still cleaned before it is logged. */
 static void proxy_listeners_token(struct proxy_supervisor *s, json_t *ev)
 {
 	const char *result = proxy_listeners_result(ev);
@@ -328,6 +367,7 @@ static void proxy_listeners_token(struct proxy_supervisor *s, json_t *ev)
 
 	s->n_events++;
 	proxy_listeners_count(s, port, result);
+	proxy_listeners_audit_token(s, ev, result);
 	log_debug("proxy: %s:%lld -> port %u (%s/%s): %lld %s (%s)",
 		  proxy_listeners_clean(json_string_value(json_object_get(ev, "source")), src,
 					sizeof(src)),
@@ -346,25 +386,32 @@ static void proxy_listeners_block(struct proxy_supervisor *s, json_t *ev)
 {
 	const char *source = json_string_value(json_object_get(ev, "source"));
 	json_int_t secs = json_integer_value(json_object_get(ev, "block_s"));
+	json_int_t failures = json_integer_value(json_object_get(ev, "failures"));
+	struct audit_event ae;
 	char src[64];
-	int err;
+	int err = -ENOTCONN;
 
 	proxy_listeners_clean(source, src, sizeof(src));
 	if (secs <= 0 || secs > 30 * 86400)
 		secs = (json_int_t)s->d->cfg.proxy_block_seconds;
-	if (!s->d->rec) {
+	if (!s->d->rec)
 		log_warn("proxy: %s failed too often on port %lld; not blocked (enforcement off)",
 			 src, (long long)json_integer_value(json_object_get(ev, "port")));
-		return;
-	}
-	err = reconciler_block(s->d->rec, source, (unsigned)secs);
-	if (err < 0) {
+	else
+		err = reconciler_block(s->d->rec, source, (unsigned)secs);
+	if (s->d->rec && err < 0)
 		log_error("proxy: cannot block %s: %s", src, strerror(-err));
+	/* In the trail either way: blocked, or denied with why it could not be blocked. */
+	proxy_listeners_audit_base(ev, &ae);
+	ae.result = err == 0 ? AUDIT_BLOCKED : AUDIT_DENIED;
+	snprintf(ae.reason, sizeof(ae.reason), "%lld failures: %s %lld s", (long long)failures,
+		 err == 0 ? "blocked for" : "not blocked, asked for", (long long)secs);
+	audit_emit(s->d->audit, &ae);
+	if (err < 0)
 		return;
-	}
 	s->blocks++;
 	log_warn("proxy: blocked %s for %lld s after %lld failures on port %lld", src,
-		 (long long)secs, (long long)json_integer_value(json_object_get(ev, "failures")),
+		 (long long)secs, (long long)failures,
 		 (long long)json_integer_value(json_object_get(ev, "port")));
 }
 

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "audit.h"
+#include "audit_bpf.h"
+#include "audit_nflog.h"
 #include "bpf_cgroup.h"
 #include "bpf_enforce.h"
 #include "log.h"
@@ -26,6 +29,8 @@ static const char *const reconciler_modes[] = { "enforce", "rewrite", "audit-onl
 struct reconciler {
 	struct daemon *d;
 	struct bpf_enforce *bpf;
+	struct audit_bpf *audit_bpf;	 /* the ring buffer, read while bpf is open */
+	struct audit_nflog *audit_nflog; /* the drops of the table, read from its NFLOG group */
 	struct nft_ctx *nft;
 	int monitor_fd;
 	long check_timer, resync_timer;
@@ -33,6 +38,7 @@ struct reconciler {
 	time_t last_resync;
 	unsigned long resyncs, repairs;
 	char last_error[256];
+	char repair[160];	  /* drift found, repaired by the next resync: the audit's "what" */
 	char cgroup[4096];	  /* the cgroup v2 directory the programs are attached to */
 	uint64_t self_cgroup_id;  /* portgated's own cgroup: it binds the proxied front ports */
 	uint64_t proxy_cgroup_id; /* portgate-proxy's: the only one reaching backends (0: none) */
@@ -247,6 +253,49 @@ static int reconciler_push_bpf(struct reconciler *r, json_t *records)
 	return err;
 }
 
+/* A control-plane event of the kernel side (a repair). */
+static void reconciler_audit(struct reconciler *r, enum audit_action action,
+			     enum audit_result result, const char *what)
+{
+	struct audit_event ev = { .action = (uint8_t)action, .result = (uint8_t)result };
+
+	ev.pid = -1;
+	ev.uid = -1;
+	snprintf(ev.who, sizeof(ev.who), "portgated");
+	snprintf(ev.what, sizeof(ev.what), "%s", what);
+	audit_emit(r->d->audit, &ev);
+}
+
+/* One record's (protocol, port) -> (service, port name), for the audit trail's events. */
+static void reconciler_name(struct reconciler *r, json_t *rec, bool add)
+{
+	int proto = reconciler_proto(json_string_value(json_object_get(rec, "protocol")));
+	uint16_t port = (uint16_t)json_integer_value(json_object_get(rec, "host_port"));
+	const char *svc = json_string_value(json_object_get(rec, "service_name"));
+	const char *name = json_string_value(json_object_get(rec, "port_name"));
+
+	if (add)
+		audit_name_port(r->d->audit, (uint8_t)proto, port, svc ? svc : "",
+				name ? name : "");
+	else
+		audit_unname_port(r->d->audit, (uint8_t)proto, port);
+}
+
+/* After a successful resync: the table of names anew, and the repair the resync was for. (The
+ * mode is in audit.c's start event.) */
+static void reconciler_resynced(struct reconciler *r, json_t *records)
+{
+	size_t i;
+	json_t *rec;
+
+	audit_unname_all(r->d->audit);
+	json_array_foreach(records, i, rec) reconciler_name(r, rec, true);
+	if (r->repair[0]) {
+		reconciler_audit(r, AUDIT_REPAIR, AUDIT_REPAIRED, r->repair);
+		r->repair[0] = '\0';
+	}
+}
+
 int reconciler_resync(struct reconciler *r, const redisReply *global)
 {
 	json_t *records;
@@ -258,6 +307,8 @@ int reconciler_resync(struct reconciler *r, const redisReply *global)
 	err = records ? reconciler_push_bpf(r, records) : -ENOMEM;
 	if (err == 0)
 		err = reconciler_push_nft(r, records);
+	if (err == 0)
+		reconciler_resynced(r, records);
 	json_decref(records);
 	if (err < 0) {
 		snprintf(r->last_error, sizeof(r->last_error), "resync: %s", strerror(-err));
@@ -316,6 +367,7 @@ int reconciler_port_added(struct reconciler *r, json_t *rec)
 	    r->bpf, proto, (uint16_t)json_integer_value(json_object_get(rec, "host_port")), &v);
 	if (err == 0)
 		err = reconciler_nft_one(r, rec, true);
+	reconciler_name(r, rec, true);
 	if (err < 0) {
 		log_error("kernel update failed (%s): resyncing", strerror(-err));
 		reconciler_request_resync(r);
@@ -337,6 +389,7 @@ int reconciler_port_removed(struct reconciler *r, json_t *rec)
 	err = bpf_enforce_set_port(r->bpf, proto, (uint16_t)port, &v);
 	if (err == 0)
 		err = reconciler_nft_one(r, rec, false);
+	reconciler_name(r, rec, false);
 	if (err < 0) {
 		log_error("kernel update failed (%s): resyncing", strerror(-err));
 		reconciler_request_resync(r);
@@ -383,6 +436,8 @@ void reconciler_request_resync(struct reconciler *r)
 static void reconciler_check(struct evloop *loop, void *arg)
 {
 	struct reconciler *r = arg;
+	struct nft_status ns;
+	char what[160];
 
 	if (bpf_enforce_check(r->bpf) == -ENOLINK) {
 		int err = bpf_enforce_repair(r->bpf);
@@ -390,10 +445,16 @@ static void reconciler_check(struct evloop *loop, void *arg)
 		r->repairs++;
 		log_warn("drift: a portgate BPF program was detached; %s",
 			 err >= 0 ? "reattached" : strerror(-err));
+		snprintf(what, sizeof(what), "BPF programs or pins gone: %d restored",
+			 err >= 0 ? err : 0);
+		if (err >= 0)
+			reconciler_audit(r, AUDIT_REPAIR, AUDIT_REPAIRED, what);
 	}
-	if (nft_check(r->nft, NULL) == 0) {
+	if (nft_check(r->nft, &ns) == 0) {
 		r->repairs++;
 		log_warn("drift: table inet portgate is missing or damaged; resyncing");
+		snprintf(r->repair, sizeof(r->repair), "nftables: %.140s",
+			 ns.problem[0] ? ns.problem : "table inet portgate damaged");
 		reconciler_request_resync(r);
 	}
 	r->check_timer = evloop_timer_add(loop, RECONCILER_CHECK_MS, reconciler_check, r);
@@ -406,6 +467,8 @@ static void reconciler_monitor(struct evloop *loop, int fd, unsigned mask, void 
 
 	if (nft_monitor_read(r->nft) > 0 && nft_check(r->nft, NULL) == 0) {
 		r->repairs++;
+		snprintf(r->repair, sizeof(r->repair),
+			 "nftables: table inet portgate changed by another process");
 		log_warn("drift: table inet portgate changed behind portgate's back; resyncing");
 		reconciler_request_resync(r);
 	}
@@ -421,6 +484,29 @@ static void reconciler_self_cgroup(struct reconciler *r)
 		r->self_cgroup_id = 0;
 		log_warn("cannot tell portgated's own cgroup: any cgroup may bind proxied ports");
 	}
+}
+
+/* The ring buffer and the NFLOG group are read as long as the kernel side is open; without
+ * them, enforcement goes on unaudited, which is said once. */
+static void reconciler_audit_start(struct reconciler *r)
+{
+	char why[256] = "";
+	int err = audit_bpf_open(r->d, r->bpf, &r->audit_bpf);
+
+	if (err < 0)
+		log_warn("audit: cannot read the BPF ring buffer (%s): binds and connects "
+			 "are not in the audit trail",
+			 strerror(-err));
+	if (audit_nflog_open(r->d, &r->audit_nflog, why, sizeof(why)) < 0)
+		log_warn("audit: %s: dropped packets are not in the audit trail", why);
+}
+
+static void reconciler_audit_stop(struct reconciler *r)
+{
+	audit_nflog_close(r->audit_nflog);
+	r->audit_nflog = NULL;
+	audit_bpf_close(r->audit_bpf);
+	r->audit_bpf = NULL;
 }
 
 int reconciler_open(struct daemon *d, struct reconciler **out, char *err, size_t errlen)
@@ -451,6 +537,8 @@ int reconciler_open(struct daemon *d, struct reconciler **out, char *err, size_t
 	rc = bpf_enforce_open(&bo, &r->bpf, err, errlen);
 	if (rc == 0)
 		rc = nft_open(&no, &r->nft, err, errlen);
+	if (rc == 0)
+		reconciler_audit_start(r);
 	if (rc == 0) {
 		r->monitor_fd = nft_monitor_open(r->nft);
 		if (r->monitor_fd >= 0)
@@ -475,6 +563,7 @@ void reconciler_close(struct reconciler *r)
 	evloop_timer_cancel(r->d->loop, r->resync_timer);
 	if (r->monitor_fd >= 0)
 		evloop_unwatch(r->d->loop, r->monitor_fd);
+	reconciler_audit_stop(r);
 	nft_close(r->nft);
 	bpf_enforce_close(r->bpf); /* pinned: the kernel keeps enforcing */
 	free(r);
@@ -530,11 +619,17 @@ int reconciler_uninstall(struct reconciler *r)
 	if (r->monitor_fd >= 0)
 		evloop_unwatch(r->d->loop, r->monitor_fd);
 	r->monitor_fd = -1;
+	reconciler_audit_stop(r);
 	e1 = nft_uninstall(r->nft);
 	bpf_enforce_close(r->bpf);
 	r->bpf = NULL;
 	e2 = bpf_enforce_uninstall(r->d->cfg.bpf_pin_dir); /* a count of objects removed */
 	return e1 < 0 ? e1 : (e2 < 0 ? e2 : 0);
+}
+
+struct bpf_enforce *reconciler_bpf(const struct reconciler *r)
+{
+	return r ? r->bpf : NULL;
 }
 
 const char *reconciler_cgroup(const struct reconciler *r)

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/* audit_stream: a ring of queued JSON events; the oldest batch is in flight (at most one), and
+ * leaves the ring only when Redis has appended it, so a lost connection retries it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit_stream.h"
+
+#define AUDIT_STREAM_SOON_MS  5	  /* a short wait lets a burst go in one batch */
+#define AUDIT_STREAM_RETRY_MS 250 /* Redis away: look again */
+
+struct audit_stream_item {
+	char *json;
+	size_t len;
+};
+
+struct audit_stream {
+	struct evloop *loop;
+	struct registry *const *reg;
+	char maxlen[24];
+	audit_stream_loss_cb on_loss;
+	void *arg;
+	struct audit_stream_item q[AUDIT_STREAM_QUEUE];
+	size_t head, n;	  /* ring: oldest at head */
+	size_t in_flight; /* the first in_flight items are being appended */
+	long timer;
+	uint64_t unreported; /* dropped since the last loss report */
+	struct audit_stream_stats st;
+};
+
+static void audit_stream_flush(struct evloop *loop, void *arg);
+
+int audit_stream_new(struct evloop *loop, struct registry *const *reg, uint64_t maxlen,
+		     audit_stream_loss_cb on_loss, void *arg, struct audit_stream **out)
+{
+	struct audit_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->reg = reg;
+	snprintf(s->maxlen, sizeof(s->maxlen), "%llu", (unsigned long long)maxlen);
+	s->on_loss = on_loss;
+	s->arg = arg;
+	*out = s;
+	return 0;
+}
+
+static void audit_stream_arm(struct audit_stream *s, uint64_t ms)
+{
+	long id;
+
+	if (s->timer || s->in_flight || !s->n)
+		return;
+	id = evloop_timer_add(s->loop, ms, audit_stream_flush, s);
+	s->timer = id > 0 ? id : 0;
+}
+
+/* Takes the first n items off the ring. */
+static void audit_stream_pop(struct audit_stream *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s->q[s->head].json);
+		s->q[s->head].json = NULL;
+		s->head = (s->head + 1) % AUDIT_STREAM_QUEUE;
+	}
+	s->n -= n;
+}
+
+static void audit_stream_done(const redisReply *reply, int err, void *arg)
+{
+	struct audit_stream *s = arg;
+	size_t n = s->in_flight;
+	uint64_t lost;
+
+	s->in_flight = 0;
+	if (!err && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	    reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 200) {
+		audit_stream_pop(s, n);
+		s->st.sent += n;
+		s->st.batches++;
+		if (s->unreported && s->on_loss) {
+			lost = s->unreported;
+			s->unreported = 0;
+			s->on_loss(lost, s->arg);
+		}
+		audit_stream_arm(s, 0);
+	} else if (err == -ENOTCONN) {
+		/* Redis went away with the batch in flight: it stays first in the ring (it may
+		 * then reach the stream twice, never zero times). */
+		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
+	} else {
+		/* Redis refused it (an error reply): retrying would refuse again. */
+		audit_stream_pop(s, n);
+		s->st.dropped += n;
+		s->unreported += n;
+		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
+	}
+}
+
+static void audit_stream_flush(struct evloop *loop, void *arg)
+{
+	struct audit_stream *s = arg;
+	const char *argv[1 + AUDIT_STREAM_BATCH];
+	size_t lens[1 + AUDIT_STREAM_BATCH];
+	struct registry *reg = *s->reg;
+	size_t n = s->n < AUDIT_STREAM_BATCH ? s->n : AUDIT_STREAM_BATCH;
+
+	s->timer = 0;
+	if (!n || s->in_flight)
+		return;
+	if (!reg || !registry_ready(reg)) {
+		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
+		return;
+	}
+	argv[0] = s->maxlen;
+	lens[0] = strlen(s->maxlen);
+	for (size_t i = 0; i < n; i++) {
+		const struct audit_stream_item *it = &s->q[(s->head + i) % AUDIT_STREAM_QUEUE];
+
+		argv[1 + i] = it->json;
+		lens[1 + i] = it->len;
+	}
+	s->in_flight = n;
+	if (registry_run(reg, REG_AUDIT_APPEND, (int)(1 + n), argv, lens, audit_stream_done, s) <
+	    0) {
+		s->in_flight = 0;
+		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
+	}
+}
+
+void audit_stream_push(struct audit_stream *s, const char *json, size_t len)
+{
+	struct audit_stream_item *it;
+	char *copy;
+
+	if (s->n == AUDIT_STREAM_QUEUE || !(copy = malloc(len + 1))) {
+		s->st.dropped++;
+		s->unreported++;
+		return;
+	}
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	it = &s->q[(s->head + s->n) % AUDIT_STREAM_QUEUE];
+	it->json = copy;
+	it->len = len;
+	s->n++;
+	audit_stream_arm(s, AUDIT_STREAM_SOON_MS);
+}
+
+void audit_stream_free(struct audit_stream *s)
+{
+	if (!s)
+		return;
+	if (s->timer)
+		evloop_timer_cancel(s->loop, s->timer);
+	audit_stream_pop(s, s->n);
+	free(s);
+}
+
+void audit_stream_stats(const struct audit_stream *s, struct audit_stream_stats *out)
+{
+	*out = s->st;
+	out->queued = s->n;
+}

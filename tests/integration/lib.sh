@@ -133,3 +133,21 @@ wait_port() {
 	done
 	return 1
 }
+
+# remove_test_objects PIN CGROUP NETNS...: what a kernel test made, on every exit path: its pin
+# dir, its cgroup tree (deepest first; processes still inside moved to the mount's root first)
+# and its namespaces.
+remove_test_objects() {
+	local pin=$1 cg=$2 root c p ns
+	shift 2
+	[ -n "$pin" ] && [ -d "$pin" ] && rm -rf "$pin"
+	root=$(cgroup2_mount)
+	if [ -n "$cg" ] && [ -d "$cg" ]; then
+		while read -r c; do
+			while read -r p; do echo "$p" >"$root/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
+			rmdir "$c" 2>/dev/null
+		done < <(find "$cg" -depth -type d)
+	fi
+	for ns in "$@"; do ip netns del "$ns" 2>/dev/null; done
+	return 0
+}

@@ -15,16 +15,7 @@ PIN=/sys/fs/bpf/portgate-test-$ID
 NS=pgt-$ID-a
 PEER=pgt-$ID-b
 
-extra_cleanup() {
-	[ -d "$PIN" ] && rm -rf "$PIN"
-	for c in "$CG"/svc-a "$CG"/svc-b "$CG"; do
-		[ -d "$c" ] || continue
-		while read -r p; do echo "$p" >"$CGM/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
-		rmdir "$c" 2>/dev/null
-	done
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$PEER" 2>/dev/null
-}
+extra_cleanup() { remove_test_objects "$PIN" "$CG" "$NS" "$PEER"; }
 
 mkdir -p "$CG/svc-a" "$CG/svc-b" || { skip "cannot create a cgroup under $CGM"; exit 0; }
 ip netns add "$NS" && ip netns add "$PEER" || { skip "cannot create network namespaces"; exit 0; }

@@ -22,31 +22,6 @@ extra_cleanup() {
 	fi
 }
 
-# A free TCP port on loopback, different on each call, below the ephemeral range (where
-# this test's own 20,000 client sockets would collide with it).
-USED_PORTS=" "
-free_port() {
-	local p lo
-	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
-	while :; do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		[[ "$USED_PORTS" == *" $p "* ]] && continue
-		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
-		USED_PORTS+="$p "
-		echo "$p"
-		return
-	done
-}
-
-# wait_port PORT: until something accepts on it (a bare connect: the gate counts no failure).
-wait_port() {
-	for _ in $(seq 1 100); do
-		(: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # Many sockets for the memory test (root may raise the hard limit).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 

@@ -18,16 +18,7 @@ NS=pgx-$ID-a
 PEER=pgx-$ID-b
 TOKEN=api_token
 
-extra_cleanup() {
-	[ -d "$PIN" ] && rm -rf "$PIN"
-	for c in "$CG"/app "$CG"/portgate-proxy "$CG"; do
-		[ -d "$c" ] || continue
-		while read -r p; do echo "$p" >"$CGM/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
-		rmdir "$c" 2>/dev/null
-	done
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$PEER" 2>/dev/null
-}
+extra_cleanup() { remove_test_objects "$PIN" "$CG" "$NS" "$PEER"; }
 
 mkdir -p "$CG/app" || { skip "cannot create a cgroup under $CGM"; exit 0; }
 ip netns add "$NS" && ip netns add "$PEER" || { skip "cannot create network namespaces"; exit 0; }
@@ -62,6 +53,16 @@ else
 fi
 grep -q "^0::/${CG#"$CGM"/}/portgate-proxy\$" "/proc/$(proxy_field pid)/cgroup" && ok "the proxy runs in $CG/portgate-proxy" || not_ok "proxy cgroup: $(cat "/proc/$(proxy_field pid)/cgroup" 2>&1 | grep '^0::')"
 
+PP=$(proxy_field pid)
+st=/proc/$PP/status
+grep -qE '^Uid:\s+[1-9][0-9]*\s' "$st" && grep -qE '^CapEff:\s+0+$' "$st" && grep -qE '^NoNewPrivs:\s+1' "$st" \
+	&& ok "the proxy runs unprivileged: uid $(awk '/^Uid:/ {print $2}' "$st"), no capabilities, no_new_privs" \
+	|| not_ok "proxy privileges: $(grep -E '^(Uid|CapEff|NoNewPrivs):' "$st" | tr '\n' ' ')"
+if ls -l "/proc/$PP/fd" 2>/dev/null | grep -q 'bpf-map' && ! grep -q "sockmap redirect unavailable" "$T/daemon.log"; then
+	ok "the proxy loaded its sockmap redirect before dropping privileges"
+else
+	not_ok "no sockmap under portgated: $(grep -m1 'sockmap' "$T/daemon.log")"
+fi
 pg service create app --cgroup "$CG/app" >/dev/null
 out=$(pg --json service port-add app 18181 0.0.0.0 "$TOKEN")
 grep -q '"backend_port": *9000' <<<"$out" && ok "port-add 18181 with a token: backend 9000 (first of internal_http)" || not_ok "backend ($out)"
@@ -90,6 +91,10 @@ out=$(in_ns "$BIN/portgate" --socket "$SOCK" exec app -- bash -c 'exec 3<>/dev/t
 m=$(in_ns curl -s "http://$METRICS/metrics")
 grep -q '^portgate_proxy_decisions_total{port="18181",result="allowed"} 1$' <<<"$m" && grep -q '^portgate_proxy_decisions_total{port="18181",result="wrong_token"} 1$' <<<"$m" \
 	&& ok "/metrics counts decisions per port and result" || not_ok "metrics: $(grep proxy <<<"$m")"
+
+want=$("$TOOLS/pg_echo" --gen 16777216 | sha256sum | cut -c1-64)
+got=$(ip netns exec "$PEER" curl -s --max-time 20 -H "X-Source-Token: $TOKEN" http://10.78.0.1:18181/bytes/16777216 | sha256sum | cut -c1-64)
+[ "$got" = "$want" ] && ok "16 MiB through the proxy (bulk: sockmap after 1 MiB) arrive byte for byte" || not_ok "16 MiB transfer: sha256 $got"
 
 # The proxy dies: restarted, the listener handed over again.
 old=$(proxy_field pid)

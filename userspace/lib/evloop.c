@@ -16,6 +16,7 @@ struct evloop_fd {
 	void *data;
 	unsigned mask;
 	bool used;
+	bool in_epoll; /* false while the mask is 0: see evloop_watch() */
 };
 
 struct evloop_timer {
@@ -106,9 +107,21 @@ int evloop_watch(struct evloop *loop, int fd, unsigned mask, evloop_fd_cb cb, vo
 		loop->fds[fd].data = data;
 		return 0;
 	}
-	if (epoll_ctl(loop->epfd, loop->fds[fd].used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+	/*
+	 * An empty interest leaves epoll altogether: epoll reports hang-ups and errors whatever
+	 * the mask, so a peer gone while its fd is parked (a reply pending) would wake every
+	 * epoll_wait() at once, a busy loop.
+	 */
+	if (!mask) {
+		if (loop->fds[fd].in_epoll && epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+			return -errno;
+	} else if (epoll_ctl(loop->epfd, loop->fds[fd].in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+			     &ev) < 0) {
 		return -errno;
-	loop->fds[fd] = (struct evloop_fd){ .cb = cb, .data = data, .mask = mask, .used = true };
+	}
+	loop->fds[fd] = (struct evloop_fd){
+		.cb = cb, .data = data, .mask = mask, .used = true, .in_epoll = mask != 0
+	};
 	return 0;
 }
 
@@ -116,7 +129,8 @@ void evloop_unwatch(struct evloop *loop, int fd)
 {
 	if (fd < 0 || fd >= loop->nfds || !loop->fds[fd].used)
 		return;
-	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (loop->fds[fd].in_epoll)
+		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 	loop->fds[fd] = (struct evloop_fd){ 0 };
 }
 

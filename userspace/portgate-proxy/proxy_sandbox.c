@@ -7,6 +7,8 @@
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,20 +19,50 @@
 #include "log.h"
 #include "proxy.h"
 
-/* Switches to the user's uid and gid, with no supplementary groups. */
-static int proxy_sandbox_user(const char *user)
+/* A user as NAME, or as UID:GID (what portgated passes: it resolved the name already). */
+static int proxy_sandbox_lookup(const char *user, uid_t *uid, gid_t *gid)
 {
+	unsigned long u, g;
 	struct passwd *pw;
+	char *end;
 
+	errno = 0;
+	u = strtoul(user, &end, 10);
+	if (end != user && *end == ':') {
+		g = strtoul(end + 1, &end, 10);
+		if (*end || errno || u >= UINT32_MAX || g >= UINT32_MAX)
+			return -EINVAL;
+		*uid = (uid_t)u;
+		*gid = (gid_t)g;
+		return 0;
+	}
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw)
 		return errno ? -errno : -ENOENT;
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* Switches to the user's uid and gid, with no supplementary groups. */
+static int proxy_sandbox_user(const char *user)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int rc = proxy_sandbox_lookup(user, &uid, &gid);
+
+	if (rc < 0)
+		return rc;
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		return -errno;
 	/* Belt and braces: there is no way back to root. */
-	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		return -EPERM;
+	/* A change of user clears the parent-death signal portgated set: set it again (a proxy
+	 * started by hand gets it too, from whatever started it). */
+	if (getppid() != 1)
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 	return 0;
 }
 

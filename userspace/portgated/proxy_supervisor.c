@@ -135,7 +135,8 @@ static void proxy_setup_cgroup(struct proxy_supervisor *s)
  * portgated. Errors go to stderr (portgated's log) and end the child; the parent restarts it. */
 static void proxy_exec(const struct proxy_supervisor *s, int fd, pid_t parent)
 {
-	char *argv[] = { (char *)s->binary, "--control-fd", "3", NULL };
+	char user[32];
+	char *argv[] = { (char *)s->binary, "--control-fd", "3", NULL, NULL, NULL };
 	const char *step;
 	sigset_t none;
 	int err;
@@ -152,13 +153,16 @@ static void proxy_exec(const struct proxy_supervisor *s, int fd, pid_t parent)
 		step = "close fds";
 		err = close_range(4, ~0U, 0) < 0 ? -errno : 0;
 	}
-	if (err == 0 && s->drop) {
-		step = "user";
-		if (setgroups(0, NULL) < 0 || setresgid(s->gid, s->gid, s->gid) < 0 ||
-		    setresuid(s->uid, s->uid, s->uid) < 0)
-			err = -errno;
+	/*
+	 * The proxy changes user itself, once it has loaded its sockmap program (which needs
+	 * CAP_BPF and CAP_NET_ADMIN) and before it reads a byte from the network.
+	 */
+	if (s->drop) {
+		snprintf(user, sizeof(user), "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
+		argv[3] = "--user";
+		argv[4] = user;
 	}
-	/* After the change of user, which clears it; a parent already gone: stop here. */
+	/* A parent already gone: stop here. */
 	if (err == 0) {
 		step = "parent death signal";
 		err = prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ? -errno : 0;

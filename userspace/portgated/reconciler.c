@@ -54,6 +54,18 @@ static bool reconciler_loopback(const char *addr)
 	return addr && (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0);
 }
 
+/* The BPF settings: the host mode, the proxy's cgroup, and whether anyone reads events (an audit
+ * trail with neither a file nor a stream has no reader: the programs then only count). */
+static struct pg_settings reconciler_settings(const struct reconciler *r, uint64_t proxy_cgroup_id)
+{
+	const struct pg_config *c = &r->d->cfg;
+	bool quiet = strcmp(c->audit_file, "off") == 0 && c->audit_stream_maxlen == 0;
+
+	return (struct pg_settings){ .mode = c->mode,
+				     .flags = quiet ? PG_SET_QUIET : 0,
+				     .proxy_cgroup_id = proxy_cgroup_id };
+}
+
 /* What the BPF map holds for a port nobody has: managed range, restricted. */
 static struct pg_port_val reconciler_base(const struct pg_policy *pol, unsigned port)
 {
@@ -227,7 +239,7 @@ static int reconciler_push_bpf(struct reconciler *r, json_t *records)
 {
 	const struct pg_policy *pol = &r->d->cfg.policy;
 	struct pg_port_val *vals = calloc(PG_PORT_ENTRIES, sizeof(*vals));
-	struct pg_settings set = { .mode = r->d->cfg.mode, .proxy_cgroup_id = r->proxy_cgroup_id };
+	struct pg_settings set = reconciler_settings(r, r->proxy_cgroup_id);
 	size_t i;
 	json_t *rec;
 	int err;
@@ -645,7 +657,7 @@ int reconciler_set_proxy_cgroup(struct reconciler *r, uint64_t id)
 	if (!r)
 		return 0;
 	r->proxy_cgroup_id = id;
-	set = (struct pg_settings){ .mode = r->d->cfg.mode, .proxy_cgroup_id = id };
+	set = reconciler_settings(r, id);
 	err = r->bpf ? bpf_enforce_set_settings(r->bpf, &set) : -ENOTCONN;
 	if (err < 0)
 		reconciler_request_resync(r);

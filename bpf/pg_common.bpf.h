@@ -213,6 +213,16 @@ static __always_inline struct pg_event *pg_event_start(const struct pg_sockaddr 
 	return ev;
 }
 
+/* Submits an event; the reader is woken only when a batch is waiting (PG_EVENTS_WAKEUP_BYTES). */
+static __always_inline void pg_event_submit(struct pg_event *ev)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= PG_EVENTS_WAKEUP_BYTES
+			  ? BPF_RB_FORCE_WAKEUP
+			  : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(ev, flags);
+}
+
 /* An event about the calling task (bind, connect): who it is, then submitted. */
 static __always_inline void pg_event_task(const struct pg_sockaddr *a, __u8 action, __u8 verdict,
 					  __u8 reason, const __u32 *bound)
@@ -227,7 +237,7 @@ static __always_inline void pg_event_task(const struct pg_sockaddr *a, __u8 acti
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	if (bound)
 		__builtin_memcpy(ev->peer, bound, sizeof(ev->peer));
-	bpf_ringbuf_submit(ev, 0);
+	pg_event_submit(ev);
 }
 
 #endif

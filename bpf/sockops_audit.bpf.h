@@ -118,7 +118,7 @@ static __always_inline void sockops_audit(struct bpf_sock_ops *skops)
 		ev->uid = owner->uid;
 		__builtin_memcpy(ev->comm, owner->comm, sizeof(ev->comm));
 	}
-	bpf_ringbuf_submit(ev, 0);
+	pg_event_submit(ev);
 }
 
 #endif

@@ -87,6 +87,9 @@ struct pg_event {
 /* The `events` ring buffer in bytes (a power of two, a multiple of the page size): about 10,900
  * events (88 bytes each plus an 8-byte record header). */
 #define PG_EVENTS_BYTES (1u << 20)
+/* The programs wake the reader only once this much is waiting (a wake-up per event would cost
+ * each bind() more than its event); the reader also drains on a short timer. */
+#define PG_EVENTS_WAKEUP_BYTES (PG_EVENTS_BYTES / 8)
 
 /* `counters`: a PERCPU_ARRAY of __u64, indexed by PG_CNT_*; readers sum over the CPUs. Decisions
  * are counted even when their event is lost. Fixed at PG_CNT_ENTRIES so that new counters do not

@@ -63,4 +63,6 @@ if [ -x "$BUILD/tools/nft_bench" ]; then
 	"$BUILD/tools/nft_bench" || echo "(nft_bench skipped: exit $?)"
 fi
 echo
+bash scripts/bench/audit.sh
+echo
 bash scripts/bench/proxy.sh

@@ -12,7 +12,6 @@
 
 #define REGISTRY_BACKOFF_MIN_MS 50
 #define REGISTRY_BACKOFF_MAX_MS 2000
-#define REGISTRY_MAX_ARGS	160
 #define PG_MAX_RESTRICTED_ARGS	128
 
 extern const char pg_lua_common[], pg_lua_init[], pg_lua_service_create[], pg_lua_service_delete[],

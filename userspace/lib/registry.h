@@ -10,6 +10,8 @@
 #include "evloop.h"
 
 #define REGISTRY_SCHEMA "1"
+/* The most ARGV one registry_run() takes (more: -E2BIG). */
+#define REGISTRY_MAX_ARGS 160
 /* REG_READ_GLOBAL answers {200, "global", used:tcp, used:udp, rev, record...}. */
 #define REGISTRY_GLOBAL_REV	4
 #define REGISTRY_GLOBAL_RECORDS 5

@@ -14,7 +14,8 @@
 #include "audit_bpf.h"
 #include "log.h"
 
-#define AUDIT_BPF_LOSS_MS 1000 /* how often the kernel's loss counter is read */
+#define AUDIT_BPF_DRAIN_MS   100 /* the programs wake us for batches only: drain this often too */
+#define AUDIT_BPF_LOSS_EVERY 10	 /* drains between two reads of the kernel's loss counter */
 
 struct audit_bpf {
 	struct daemon *d;
@@ -25,7 +26,8 @@ struct audit_bpf {
 	int ncpus;	      /* values per key of the per-CPU counters */
 	uint64_t lost_seen;   /* PG_CNT_EVENTS_LOST at the last read */
 	int64_t mono_to_real; /* CLOCK_REALTIME - CLOCK_MONOTONIC in µs, once per batch */
-	long loss_timer;
+	long loss_timer;      /* audit_bpf_tick() */
+	unsigned long ticks;
 };
 
 /* Why, in words; the fixed vocabulary of docs/audit.md. */
@@ -184,7 +186,8 @@ static int audit_bpf_lost(struct audit_bpf *ab, uint64_t *total)
 	return err;
 }
 
-static void audit_bpf_loss_check(struct evloop *loop, void *arg)
+/* Every AUDIT_BPF_DRAIN_MS: what is waiting (too little to wake us), and now and then losses. */
+static void audit_bpf_tick(struct evloop *loop, void *arg)
 {
 	struct audit_bpf *ab = arg;
 	struct audit_event ev = {
@@ -192,11 +195,13 @@ static void audit_bpf_loss_check(struct evloop *loop, void *arg)
 	};
 	uint64_t total;
 
-	ab->loss_timer = evloop_timer_add(loop, AUDIT_BPF_LOSS_MS, audit_bpf_loss_check, ab);
+	ab->loss_timer = evloop_timer_add(loop, AUDIT_BPF_DRAIN_MS, audit_bpf_tick, ab);
+	/* What was still queued first: a loss event comes after every event that made it. */
+	audit_bpf_ready(loop, ab->epoll_fd, EVLOOP_READ, ab);
+	if (++ab->ticks % AUDIT_BPF_LOSS_EVERY)
+		return;
 	if (audit_bpf_lost(ab, &total) < 0 || total <= ab->lost_seen)
 		return;
-	/* What was still queued first: the loss event comes after every event that made it. */
-	audit_bpf_ready(loop, ab->epoll_fd, EVLOOP_READ, ab);
 	ev.count = total - ab->lost_seen;
 	ab->lost_seen = total;
 	snprintf(ev.reason, sizeof(ev.reason), "BPF ring buffer full");
@@ -244,7 +249,7 @@ int audit_bpf_open(struct daemon *d, struct bpf_enforce *e, struct audit_bpf **o
 		return err;
 	}
 	audit_bpf_counters(ab);
-	ab->loss_timer = evloop_timer_add(d->loop, AUDIT_BPF_LOSS_MS, audit_bpf_loss_check, ab);
+	ab->loss_timer = evloop_timer_add(d->loop, AUDIT_BPF_DRAIN_MS, audit_bpf_tick, ab);
 	*out = ab;
 	return 0;
 }

@@ -75,7 +75,7 @@ static void audit_stream_done(const redisReply *reply, int err, void *arg)
 	uint64_t lost;
 
 	s->in_flight = 0;
-	if (!err && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	if (!err && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
 	    reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 200) {
 		audit_stream_pop(s, n);
 		s->st.sent += n;
@@ -106,7 +106,9 @@ static void audit_stream_flush(struct evloop *loop, void *arg)
 	size_t lens[1 + AUDIT_STREAM_BATCH];
 	struct registry *reg = *s->reg;
 	size_t n = s->n < AUDIT_STREAM_BATCH ? s->n : AUDIT_STREAM_BATCH;
+	int err;
 
+	_Static_assert(1 + AUDIT_STREAM_BATCH <= REGISTRY_MAX_ARGS, "a batch must fit one call");
 	s->timer = 0;
 	if (!n || s->in_flight)
 		return;
@@ -123,10 +125,13 @@ static void audit_stream_flush(struct evloop *loop, void *arg)
 		lens[1 + i] = it->len;
 	}
 	s->in_flight = n;
-	if (registry_run(reg, REG_AUDIT_APPEND, (int)(1 + n), argv, lens, audit_stream_done, s) <
-	    0) {
+	err = registry_run(reg, REG_AUDIT_APPEND, (int)(1 + n), argv, lens, audit_stream_done, s);
+	if (err == -ENOTCONN || err == -ENOMEM) {
 		s->in_flight = 0;
 		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
+	} else if (err < 0) {
+		audit_stream_done(NULL, err,
+				  s); /* refused as such: dropped and counted, not retried */
 	}
 }
 

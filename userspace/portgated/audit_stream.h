@@ -10,7 +10,7 @@
 #include "registry.h"
 
 #define AUDIT_STREAM_QUEUE 10000 /* events held while Redis is away */
-#define AUDIT_STREAM_BATCH 256	 /* events per REG_AUDIT_APPEND */
+#define AUDIT_STREAM_BATCH 128	 /* events per REG_AUDIT_APPEND (plus maxlen: REGISTRY_MAX_ARGS) */
 
 struct audit_stream_stats {
 	uint64_t sent;	  /* events appended to the stream */

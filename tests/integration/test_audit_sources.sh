@@ -74,6 +74,11 @@ if TRIES=20 wait_for has "$BIND"; then
 else
 	not_ok "no denied bind in the audit file"; show
 fi
+# The same event through the reading side (GET /v1/audit via the stream): what an operator runs.
+cli=$(pg audit --json --action bind --result denied --port 18080 --since 1m)
+jq -e -s 'length >= 1 and (.[0] | .pid > 0 and .comm == "pg_bind" and .reason == "localhost only")' <<<"$cli" >/dev/null &&
+	ok "portgate audit --json --action bind --result denied shows it with pid, comm and reason" ||
+	not_ok "portgate audit: $(head -c 300 <<<"$cli")"
 
 # 2. Control plane: a port-add by a non-root owner names that owner; a refusal too.
 chmod 666 "$SOCK"
@@ -150,6 +155,11 @@ TRIES=200 wait_for probes_in # the blocked ones are aggregated in a window of th
 closed=$(sum "$PROBES")
 lost=$(sum '.action == "loss"')
 [ "$((closed + lost))" = 200 ] && ok "the 200 probes are counted as drops ($closed) or losses ($lost)" || not_ok "probes counted: $closed + $lost lost"
+
+# 5b. Drift: the table flushed by hand is repaired, and the repair is an event.
+ip netns exec "$NS" nft flush table inet portgate
+REPAIR='.action == "repair" and .result == "repaired"'
+TRIES=60 wait_for has "$REPAIR" && ok "a flushed table is repaired and audited: $(ev "$REPAIR" | jq -r .what | head -1)" || { not_ok "no repair event"; show 3; }
 
 # 6. A burst of 100,000 denied binds: aggregated, the counts add up (losses included).
 pg service port-add app 18099 127.0.0.1 --name storm >/dev/null

@@ -74,10 +74,11 @@ static void audit_nflog_ports(const uint8_t *l4, size_t len, uint8_t proto, stru
 static void audit_nflog_ipv4(const uint8_t *p, size_t len, struct audit_event *ev)
 {
 	size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-	bool first_fragment = ((p[6] & 0x1f) | p[7]) == 0;
+	bool first_fragment;
 
 	if (len < 20 || ihl < 20)
 		return;
+	first_fragment = ((p[6] & 0x1f) | p[7]) == 0;
 	ev->family = AF_INET;
 	ev->has_src = ev->has_dst = true;
 	memcpy(ev->src, p + 12, 4);

@@ -135,6 +135,8 @@ stop_daemon
 start_daemon --cgroup "$CG" --bpf-pin-dir "$PIN" --netns "$NS" --mode rewrite || not_ok "restart in rewrite mode"
 want "bound 127.0.0.1 18080" "rewrite mode: 0.0.0.0 on a localhost-only port ends up on 127.0.0.1" a tcp 0.0.0.0 18080
 want "error EPERM" "rewrite mode: another service's port is still refused" a tcp 127.0.0.1 18082
+grep -q '"action":"control".*"what":"mode changed from enforce to rewrite"' "$T/state/audit.jsonl" &&
+	ok "the mode change across the restart is in the audit trail" || not_ok "no mode-change event: $(grep -c control "$T/state/audit.jsonl" 2>&1)"
 stop_daemon
 start_daemon --cgroup "$CG" --bpf-pin-dir "$PIN" --netns "$NS" --mode strict || not_ok "restart in strict mode"
 want "error EPERM" "strict mode: an unallocated port inside a managed range is refused" a tcp 127.0.0.1 9500

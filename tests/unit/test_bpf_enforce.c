@@ -889,6 +889,7 @@ static void test_bpf_enforce_reopen_survives(void **state)
 
 	SKIP_UNLESS_BPF();
 	open_enforce(f, PG_MODE_ENFORCE);
+	assert_int_equal(bpf_enforce_prev_mode(f->e), -1); /* a new settings map */
 	set_port(f, IPPROTO_TCP, f->port, PG_PORT_ALLOCATED | PG_PORT_LOCALHOST_ONLY, 0);
 	set_mode(f, PG_MODE_ENFORCE, 4242);
 	link_id = pinned_link_id(f->pin, "link_bind4");
@@ -901,6 +902,7 @@ static void test_bpf_enforce_reopen_survives(void **state)
 
 	/* A restart, with another mode: same links (never detached), same map contents. */
 	open_enforce(f, PG_MODE_REWRITE);
+	assert_int_equal(bpf_enforce_prev_mode(f->e), PG_MODE_ENFORCE); /* what it held before */
 	assert_int_equal(bpf_enforce_check(f->e), 0);
 	assert_int_equal(pinned_link_id(f->pin, "link_bind4"), link_id);
 	assert_int_equal(bpf_enforce_get_port(f->e, IPPROTO_TCP, f->port, &v), 0);

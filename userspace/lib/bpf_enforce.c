@@ -329,8 +329,9 @@ static int adopt_link(struct bpf_enforce *e, int i, const char *path, char *err,
 	return 0;
 }
 
-/* Writes the mode into the settings map, keeping the rest (a reused map keeps its proxy). */
-static int write_mode(struct bpf_enforce *e, unsigned mode)
+/* Writes the mode into the settings map, keeping the rest (a reused map keeps its proxy), and
+ * remembers the mode a reused map held (so a change across restarts can be reported). */
+static int write_mode(struct bpf_enforce *e, unsigned mode, bool reused)
 {
 	struct pg_settings s;
 	int ret;
@@ -338,6 +339,7 @@ static int write_mode(struct bpf_enforce *e, unsigned mode)
 	ret = bpf_enforce_get_settings(e, &s);
 	if (ret < 0)
 		return ret;
+	e->prev_mode = reused ? (int)s.mode : -1;
 	s.mode = mode;
 	return bpf_enforce_set_settings(e, &s);
 }
@@ -377,6 +379,7 @@ int bpf_enforce_open(const struct bpf_enforce_opts *o, struct bpf_enforce **out,
 		goto out;
 	}
 	e->cgroup_fd = -1;
+	e->prev_mode = -1;
 	for (int i = 0; i < NPROGS; i++)
 		e->links[i] = -1;
 	if (snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", o->pin_dir) >= (int)sizeof(e->pin_dir) ||
@@ -449,7 +452,7 @@ int bpf_enforce_open(const struct bpf_enforce_opts *o, struct bpf_enforce **out,
 		ret = load_failed(ret, err, errlen);
 		goto cleanup;
 	}
-	ret = write_mode(e, o->mode);
+	ret = write_mode(e, o->mode, map_existed[BPF_ENFORCE_MAP_SETTINGS]);
 	if (ret < 0) {
 		ret = fail(err, errlen, ret, "writing the settings map: %s", strerror(-ret));
 		goto cleanup;
@@ -674,6 +677,11 @@ const char *bpf_enforce_action_name(unsigned action)
 	static const char *const names[] = { "unknown", "bind", "connect", "established" };
 
 	return action < sizeof(names) / sizeof(names[0]) ? names[action] : "unknown";
+}
+
+int bpf_enforce_prev_mode(const struct bpf_enforce *e)
+{
+	return e ? e->prev_mode : -1;
 }
 
 const char *bpf_enforce_mode_name(unsigned mode)

@@ -81,6 +81,10 @@ int bpf_enforce_set_settings(struct bpf_enforce *e, const struct pg_settings *s)
 /* Reads the settings. 0 or -errno. */
 int bpf_enforce_get_settings(struct bpf_enforce *e, struct pg_settings *s);
 
+/* The mode (PG_MODE_*) the pinned settings map held before this open reused it, or -1 when the
+ * map is new: a mode changed across a restart is then known. */
+int bpf_enforce_prev_mode(const struct bpf_enforce *e);
+
 /*
  * Drift check: 0 when every program is attached to the cgroup through our link (the program ids
  * from BPF_PROG_QUERY on the cgroup include each link's program) and every pin still names our

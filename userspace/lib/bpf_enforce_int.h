@@ -29,6 +29,7 @@ struct bpf_enforce {
 	int links[BPF_ENFORCE_NPROGS];		       /* bpf_link fds, -1 when none */
 	int cgroup_fd;				       /* the cgroup attached to */
 	uint64_t cgroup_id;
+	int prev_mode; /* the mode a reused settings map held before this open; -1: a new map */
 	char pin_dir[256];
 	char cgroup[4096];
 };

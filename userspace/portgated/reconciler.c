@@ -504,6 +504,15 @@ static void reconciler_audit_start(struct reconciler *r)
 {
 	char why[256] = "";
 	int err = audit_bpf_open(r->d, r->bpf, &r->audit_bpf);
+	int prev = bpf_enforce_prev_mode(r->bpf);
+
+	if (prev >= 0 && (unsigned)prev != r->d->cfg.mode) {
+		snprintf(why, sizeof(why), "mode changed from %s to %s", reconciler_modes[prev & 3],
+			 reconciler_modes[r->d->cfg.mode & 3]);
+		reconciler_audit(r, AUDIT_CONTROL, AUDIT_ALLOWED, why);
+		log_info("%s", why);
+		why[0] = '\0';
+	}
 
 	if (err < 0)
 		log_warn("audit: cannot read the BPF ring buffer (%s): binds and connects "

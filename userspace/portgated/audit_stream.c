@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* audit_stream: a ring of queued JSON events; the oldest batch is in flight (at most one), and
- * leaves the ring only when Redis has appended it, so a lost connection retries it. */
+/* audit_stream: a ring of queued JSON events; the oldest batches are in flight (up to
+ * AUDIT_STREAM_INFLIGHT, pipelined on the one connection), and each leaves the ring only when
+ * Redis has appended it, so a lost connection sends them again. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,16 @@ struct audit_stream_item {
 	size_t len;
 };
 
+struct audit_stream;
+
+/* One REG_AUDIT_APPEND call: freed only by its own reply (a stale one too, see gen). */
+struct audit_stream_call {
+	struct audit_stream *s;
+	unsigned gen; /* s->gen when sent; another: the connection was lost since */
+	size_t n;     /* events in the batch */
+	bool used;
+};
+
 struct audit_stream {
 	struct evloop *loop;
 	struct registry *const *reg;
@@ -24,6 +36,9 @@ struct audit_stream {
 	struct audit_stream_item q[AUDIT_STREAM_QUEUE];
 	size_t head, n;	  /* ring: oldest at head */
 	size_t in_flight; /* the first in_flight items are being appended */
+	unsigned gen;	  /* bumped when a lost connection sends the in-flight items again */
+	unsigned calls;	  /* calls whose reply is awaited (stale ones included) */
+	struct audit_stream_call call[AUDIT_STREAM_INFLIGHT];
 	long timer;
 	uint64_t unreported; /* dropped since the last loss report */
 	struct audit_stream_stats st;
@@ -51,7 +66,7 @@ static void audit_stream_arm(struct audit_stream *s, uint64_t ms)
 {
 	long id;
 
-	if (s->timer || s->in_flight || !s->n)
+	if (s->timer || s->in_flight == s->n || s->calls == AUDIT_STREAM_INFLIGHT)
 		return;
 	id = evloop_timer_add(s->loop, ms, audit_stream_flush, s);
 	s->timer = id > 0 ? id : 0;
@@ -70,14 +85,22 @@ static void audit_stream_pop(struct audit_stream *s, size_t n)
 
 static void audit_stream_done(const redisReply *reply, int err, void *arg)
 {
-	struct audit_stream *s = arg;
-	size_t n = s->in_flight;
+	struct audit_stream_call *c = arg;
+	struct audit_stream *s = c->s;
+	size_t n = c->n;
 	uint64_t lost;
 
-	s->in_flight = 0;
+	c->used = false;
+	s->calls--;
+	if (c->gen != s->gen) {
+		audit_stream_arm(s, 0); /* its events are being sent again */
+		return;
+	}
 	if (!err && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
 	    reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 200) {
+		/* Replies come in order: this batch is the oldest in the ring. */
 		audit_stream_pop(s, n);
+		s->in_flight -= n;
 		s->st.sent += n;
 		s->st.batches++;
 		if (s->unreported && s->on_loss) {
@@ -87,31 +110,49 @@ static void audit_stream_done(const redisReply *reply, int err, void *arg)
 		}
 		audit_stream_arm(s, 0);
 	} else if (err == -ENOTCONN) {
-		/* Redis went away with the batch in flight: it stays first in the ring (it may
-		 * then reach the stream twice, never zero times). */
+		/* Redis went away with batches in flight: they stay first in the ring and go again
+		 * (an event may reach the stream twice, never zero times); the replies of the later
+		 * ones are stale. */
+		s->gen++;
+		s->in_flight = 0;
 		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
 	} else {
 		/* Redis refused it (an error reply): retrying would refuse again. */
 		audit_stream_pop(s, n);
+		s->in_flight -= n;
 		s->st.dropped += n;
 		s->unreported += n;
 		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
 	}
 }
 
+/* A free call slot; there is one while s->calls < AUDIT_STREAM_INFLIGHT. */
+static struct audit_stream_call *audit_stream_slot(struct audit_stream *s)
+{
+	for (size_t i = 0; i < AUDIT_STREAM_INFLIGHT; i++)
+		if (!s->call[i].used)
+			return &s->call[i];
+	return NULL;
+}
+
+/* Sends the next batch of events not yet in flight, then arms itself for the one after. */
 static void audit_stream_flush(struct evloop *loop, void *arg)
 {
 	struct audit_stream *s = arg;
 	const char *argv[1 + AUDIT_STREAM_BATCH];
 	size_t lens[1 + AUDIT_STREAM_BATCH];
 	struct registry *reg = *s->reg;
-	size_t n = s->n < AUDIT_STREAM_BATCH ? s->n : AUDIT_STREAM_BATCH;
+	size_t n = s->n - s->in_flight;
+	struct audit_stream_call *c = audit_stream_slot(s);
 	int err;
 
 	_Static_assert(1 + AUDIT_STREAM_BATCH <= REGISTRY_MAX_ARGS, "a batch must fit one call");
+	(void)loop;
 	s->timer = 0;
-	if (!n || s->in_flight)
+	if (!n || !c)
 		return;
+	if (n > AUDIT_STREAM_BATCH)
+		n = AUDIT_STREAM_BATCH;
 	if (!reg || !registry_ready(reg)) {
 		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
 		return;
@@ -119,19 +160,25 @@ static void audit_stream_flush(struct evloop *loop, void *arg)
 	argv[0] = s->maxlen;
 	lens[0] = strlen(s->maxlen);
 	for (size_t i = 0; i < n; i++) {
-		const struct audit_stream_item *it = &s->q[(s->head + i) % AUDIT_STREAM_QUEUE];
+		const struct audit_stream_item *it =
+		    &s->q[(s->head + s->in_flight + i) % AUDIT_STREAM_QUEUE];
 
 		argv[1 + i] = it->json;
 		lens[1 + i] = it->len;
 	}
-	s->in_flight = n;
-	err = registry_run(reg, REG_AUDIT_APPEND, (int)(1 + n), argv, lens, audit_stream_done, s);
-	if (err == -ENOTCONN || err == -ENOMEM) {
-		s->in_flight = 0;
+	*c = (struct audit_stream_call){ .s = s, .gen = s->gen, .n = n, .used = true };
+	s->calls++;
+	s->in_flight += n;
+	err = registry_run(reg, REG_AUDIT_APPEND, (int)(1 + n), argv, lens, audit_stream_done, c);
+	if (err < 0) {
+		/* Not sent (Redis away, out of memory; -E2BIG cannot happen, see above): the
+		 * batch stays queued for later. */
+		c->used = false;
+		s->calls--;
+		s->in_flight -= n;
 		audit_stream_arm(s, AUDIT_STREAM_RETRY_MS);
-	} else if (err < 0) {
-		audit_stream_done(NULL, err,
-				  s); /* refused as such: dropped and counted, not retried */
+	} else {
+		audit_stream_arm(s, 0); /* the next batch, pipelined */
 	}
 }
 

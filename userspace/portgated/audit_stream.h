@@ -9,8 +9,9 @@
 #include "evloop.h"
 #include "registry.h"
 
-#define AUDIT_STREAM_QUEUE 10000 /* events held while Redis is away */
-#define AUDIT_STREAM_BATCH 128	 /* events per REG_AUDIT_APPEND (plus maxlen: REGISTRY_MAX_ARGS) */
+#define AUDIT_STREAM_QUEUE    65536 /* events held while Redis is away or behind (~20 MB at most) */
+#define AUDIT_STREAM_INFLIGHT 8	    /* batches sent before the first is answered */
+#define AUDIT_STREAM_BATCH    128 /* events per REG_AUDIT_APPEND (plus maxlen: REGISTRY_MAX_ARGS) */
 
 struct audit_stream_stats {
 	uint64_t sent;	  /* events appended to the stream */

@@ -12,16 +12,17 @@ failed=()
 report="" # the failures again, at the end, where a truncated log still shows them
 
 run_unit() {
-	local t=$1 out p f
+	local t=$1 out p f s
 	out=$("$t" 2>&1)
 	local rc=$?
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
-	s=$(grep -c '^\[  SKIPPED \]' <<<"$out")
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -1)
+	s=${s:-0}
 	p=${p:-0} f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
-	printf '%-40s %3d passed %3d failed\n' "$(basename "$t")" "$p" "$f"
+	printf '%-40s %3d passed %3d failed %3d skipped\n' "$(basename "$t")" "$p" "$f" "$s"
 	if [ "$f" -ne 0 ]; then
 		failed+=("$(basename "$t")")
 		local why

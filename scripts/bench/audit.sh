@@ -8,15 +8,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 N=${BENCH_BINDS:-100000}
-CGM=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
-ID=$$-$RANDOM
-CG=$CGM/portgate-bench-$ID PIN=/sys/fs/bpf/portgate-bench-$ID NS=pgb-$ID
-T=$(mktemp -d /tmp/portgate-bench.XXXXXX)
-PID=
-stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=; }
-cleanup() { stop; rm -rf "$PIN" "$T"; rmdir "$CG" 2>/dev/null; ip netns del "$NS" 2>/dev/null; }
-trap cleanup EXIT
-mkdir "$CG" && ip netns add "$NS" || { echo "audit bench skipped: cannot make a cgroup/netns"; exit 0; }
+BENCH_NAME=audit
+. scripts/bench/kernel_env.sh # (the repository root is the working directory)
 
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 now_ns() { date +%s%N; }

@@ -5,15 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-CGM=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
-ID=$$-$RANDOM
-CG=$CGM/portgate-bench-$ID PIN=/sys/fs/bpf/portgate-bench-$ID NS=pgb-$ID
-T=$(mktemp -d /tmp/portgate-bench.XXXXXX)
-PID=
-stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=; }
-cleanup() { stop; rm -rf "$PIN" "$T"; rmdir "$CG" 2>/dev/null; ip netns del "$NS" 2>/dev/null; }
-trap cleanup EXIT
-mkdir "$CG" && ip netns add "$NS" || { echo "enforcement bench skipped: cannot make a cgroup/netns"; exit 0; }
+BENCH_NAME=enforcement
+. scripts/bench/kernel_env.sh # (the repository root is the working directory)
 
 run() { # run LABEL ARGS...: one daemon, 1 client then 32 clients
 	local label=$1; shift

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit_query.h"
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz_check.h"
 
 /* A stream id as the parser promises it: digits, one '-', digits. */
 static void check_id(const char *id)

@@ -7,17 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http_head.h"
+#include "fuzz_check.h"
 
 #define FUZZ_MAX_HEAD 16384
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* p[0..n) lies within buf[0..len). */
 static void check_inside(const char *buf, size_t len, const char *p, size_t n)

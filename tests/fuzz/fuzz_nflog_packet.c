@@ -14,15 +14,7 @@
 #include "../../userspace/portgated/audit_nflog.h"
 #include "evloop.h"
 #include "log.h"
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz_check.h"
 
 /* The parser alone is fuzzed: the socket side of audit_nflog.c is linked, never called. */
 void audit_emit(struct audit *a, const struct audit_event *ev)

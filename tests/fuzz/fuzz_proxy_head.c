@@ -7,17 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../userspace/portgate-proxy/proxy_head.h"
+#include "fuzz_check.h"
 
 #define FUZZ_MAX_HEAD 16384
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /*
  * The digest is not what is fuzzed here (and libcrypto is not linked): a stand-in with the

@@ -41,20 +41,10 @@ storm() {
 # sum_count ACTION [REASON]: the events of ACTION (with REASON in their reason) the file
 # accounts for (the sum of their counts).
 sum_count() {
-	python3 -c '
-import json, sys
-n = 0
-try:
-    for line in open(sys.argv[1]):
-        try:
-            e = json.loads(line)
-        except ValueError:
-            continue  # the line being written
-        if e.get("action") == sys.argv[2] and sys.argv[3] in e.get("reason", ""):
-            n += e.get("count", 1)
-except FileNotFoundError:
-    pass
-print(n)' "$T/state/audit.jsonl" "$1" "${2:-}"
+	# fromjson? skips the line being written; jq comes with scripts/deps.sh.
+	jq -Rn --arg a "$1" --arg r "${2:-}" \
+		'[inputs | fromjson? | select(.action == $a and ((.reason // "") | contains($r))) | .count // 1] | add // 0' \
+		"$T/state/audit.jsonl" 2>/dev/null || echo 0
 }
 xlen() { redis-cli -s "$T/state/redis/redis.sock" XLEN "pg:{bench-$1}:audit" 2>/dev/null || echo 0; }
 lines() { cat "$T/state/audit.jsonl" 2>/dev/null | wc -l; }

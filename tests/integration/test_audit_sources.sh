@@ -117,6 +117,8 @@ if [ "${PROXY_ARGS[1]}" = off ]; then
 elif ! pg service port-add app 18181 0.0.0.0 api_token --name api >/dev/null; then
 	not_ok "token-protected port-add"
 else
+	TOK='.action == "control" and .dst_port == 18181 and (.what | test("token-protected"))'
+	wait_for has "$TOK" && ok "a token-protected port-add says so in what" || not_ok "port-add 18181: $(ev '.dst_port == 18181 and .action == "control"' | head -1)"
 	in_ns "$BIN/portgate" --socket "$SOCK" exec app -- "$TOOLS/pg_echo" --port 9000 >"$T/echo.log" 2>&1 &
 	CLEANUP_PIDS+=($!)
 	wait_for bash -c "nsenter --net=/run/netns/$NS ss -Hltn 'sport = :9000' | grep -q 9000"

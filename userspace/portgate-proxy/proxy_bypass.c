@@ -15,6 +15,9 @@
 /* How often a direction that reached EOF checks whether its peer has sent everything. */
 #define PROXY_BYPASS_POLL_MIN_MS 1
 #define PROXY_BYPASS_POLL_MAX_MS 64
+/* A FIN waits for the redirected bytes before it at most this long: bytes the verdict counted
+ * but the kernel never sent (a backlog error) would otherwise hold the tunnel open forever. */
+#define PROXY_BYPASS_DRAIN_MAX_MS 10000
 
 /* The per-connection state of a redirected tunnel, allocated when it moves over. */
 struct proxy_bypass {
@@ -23,6 +26,7 @@ struct proxy_bypass {
 			   * redirected INTO it */
 	long timer_id;	  /* the drain check, 0 when none */
 	uint32_t delay_ms;
+	uint64_t drain_since_ms; /* when a FIN began to wait for the bytes before it (0: none) */
 };
 
 static void proxy_bypass_timer_cb(struct evloop *loop, void *data);
@@ -136,6 +140,10 @@ static int proxy_bypass_drain(struct proxy_conn *c, struct proxy_dir *d, int sid
 	if (written - bp->base[!side] < moved) {
 		if (!proxy_sockmap_alive(dst))
 			return -EPIPE;
+		if (!bp->drain_since_ms)
+			bp->drain_since_ms = evloop_now_ms();
+		else if (evloop_now_ms() - bp->drain_since_ms > PROXY_BYPASS_DRAIN_MAX_MS)
+			return -ETIMEDOUT;
 		if (!bp->timer_id) {
 			bp->delay_ms = bp->delay_ms ? bp->delay_ms * 2 : PROXY_BYPASS_POLL_MIN_MS;
 			if (bp->delay_ms > PROXY_BYPASS_POLL_MAX_MS)
@@ -152,6 +160,8 @@ static int proxy_bypass_drain(struct proxy_conn *c, struct proxy_dir *d, int sid
 	d->bytes += moved;
 	shutdown(dst, SHUT_WR);
 	d->flags |= PROXY_DIR_DONE;
+	bp->drain_since_ms = 0; /* the other direction's FIN starts its own wait */
+	bp->delay_ms = 0;
 	if (side)
 		c->down_wait = PROXY_PUMP_DONE;
 	else
@@ -226,6 +236,16 @@ void proxy_bypass_close(struct proxy_conn *c)
 		return;
 	if (bp->timer_id)
 		evloop_timer_cancel(c->w->loop, bp->timer_id);
+	/* A direction that ended otherwise than by a drained FIN (reset, error, exit): its
+	 * redirected bytes still count. */
+	for (int side = 0; side < 2; side++) {
+		struct proxy_dir *d = side ? &c->down : &c->up;
+		uint64_t moved, drops;
+
+		if ((d->flags & (PROXY_DIR_SOCKMAP | PROXY_DIR_DONE)) == PROXY_DIR_SOCKMAP &&
+		    proxy_sockmap_moved(bp->ck[side], &moved, &drops) == 0)
+			d->bytes += moved;
+	}
 	/* The sockets leave both sockhashes when they are closed; the counters do not. */
 	if (c->up.flags & PROXY_DIR_SOCKMAP)
 		epoll_ctl(c->w->sm_epfd, EPOLL_CTL_DEL, c->cfd, NULL);

@@ -52,6 +52,8 @@ static int proxy_sandbox_user(const char *user)
 	gid_t gid = 0;
 	int rc = proxy_sandbox_lookup(user, &uid, &gid);
 
+	pid_t parent = getppid();
+
 	if (rc < 0)
 		return rc;
 	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
@@ -59,10 +61,13 @@ static int proxy_sandbox_user(const char *user)
 	/* Belt and braces: there is no way back to root. */
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		return -EPERM;
-	/* A change of user clears the parent-death signal portgated set: set it again (a proxy
-	 * started by hand gets it too, from whatever started it). */
-	if (getppid() != 1)
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/*
+	 * A change of user clears the parent-death signal portgated set: set it again (a proxy
+	 * started by hand gets it too, from whatever started it), and a parent that died in
+	 * between is noticed here rather than never.
+	 */
+	if (parent != 1 && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
+		return -ESRCH;
 	return 0;
 }
 

@@ -34,12 +34,12 @@ static int proxy_sockmap_silent(enum libbpf_print_level level, const char *fmt, 
 	return 0; /* the caller says once why the sockmap path is off */
 }
 
-int proxy_sockmap_load(unsigned max_socks)
+/* The load itself; proxy_sockmap_load() keeps libbpf quiet around it. */
+static int proxy_sockmap_load_quiet(unsigned max_socks)
 {
 	struct proxy_sockmap_bpf *skel;
 	int rc;
 
-	libbpf_set_print(proxy_sockmap_silent);
 	skel = proxy_sockmap_bpf__open();
 	if (!skel)
 		return errno ? -errno : -ENOMEM;
@@ -66,6 +66,15 @@ int proxy_sockmap_load(unsigned max_socks)
 fail:
 	proxy_sockmap_bpf__destroy(skel);
 	return rc < 0 ? rc : -EINVAL;
+}
+
+int proxy_sockmap_load(unsigned max_socks)
+{
+	libbpf_print_fn_t old = libbpf_set_print(proxy_sockmap_silent);
+	int rc = proxy_sockmap_load_quiet(max_socks);
+
+	libbpf_set_print(old);
+	return rc;
 }
 
 void proxy_sockmap_unload(void)

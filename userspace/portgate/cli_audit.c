@@ -40,10 +40,11 @@ int cli_audit_check_option(const char *opt, const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
-/* Appends "&key=value" (value percent-encoded) at *o; -ENAMETOOLONG when it does not fit. */
+/* Appends "key=value" (value percent-encoded) at *o, after a '&' unless it is the first
+ * parameter; -ENAMETOOLONG when it does not fit. */
 static int cli_audit_param(char **o, char *end, const char *key, const char *value)
 {
-	int k = snprintf(*o, (size_t)(end - *o), "&%s=", key);
+	int k = snprintf(*o, (size_t)(end - *o), "%s%s=", (*o)[-1] == '?' ? "" : "&", key);
 	ssize_t v;
 
 	if (k < 0 || k >= end - *o)
@@ -80,8 +81,6 @@ int cli_audit_target(const struct cli_audit_args *a, const char *from_key, const
 	snprintf(num, sizeof(num), "%u", wait);
 	if (wait && cli_audit_param(&o, end, "wait", num) < 0)
 		return -ENAMETOOLONG;
-	/* The first parameter needs no '&'. */
-	memmove(out + 10, out + 11, strlen(out + 11) + 1);
 	return 0;
 }
 
@@ -90,20 +89,6 @@ struct cli_audit_row {
 	char time[32], src[80], dst[96], service[140], what[400], count[24], pid[48];
 	const char *action, *result;
 };
-
-static const char *cli_audit_str(const json_t *ev, const char *key)
-{
-	return json_string_value(json_object_get(ev, key));
-}
-
-static bool cli_audit_int(const json_t *ev, const char *key, json_int_t *v)
-{
-	const json_t *j = json_object_get(ev, key);
-
-	if (json_is_integer(j))
-		*v = json_integer_value(j);
-	return json_is_integer(j);
-}
 
 /* "2025-11-23T13:27:00.123456Z" -> "2025-11-23 13:27:00.123" (UTC, as stored). */
 static void cli_audit_time(const char *t, char *buf, size_t n)
@@ -118,12 +103,12 @@ static void cli_audit_time(const char *t, char *buf, size_t n)
 static void cli_audit_endpoint(const json_t *ev, const char *ip_key, const char *port_key,
 			       char *buf, size_t n)
 {
-	const char *ip = cli_audit_str(ev, ip_key);
+	const char *ip = cli_output_str(ev, ip_key);
 	bool v6 = ip && strchr(ip, ':');
 	json_int_t port;
 
 	/* Port 0: not one port (a scan, a block): the address alone. */
-	if (!cli_audit_int(ev, port_key, &port) || port == 0)
+	if (!cli_output_int(ev, port_key, &port) || port == 0)
 		snprintf(buf, n, "%s", ip ? ip : "");
 	else
 		snprintf(buf, n, "%s%s%s:%" JSON_INTEGER_FORMAT, v6 ? "[" : "", ip ? ip : "",
@@ -133,7 +118,7 @@ static void cli_audit_endpoint(const json_t *ev, const char *ip_key, const char 
 /* What happened, in words: what (control, repair), reason, and for a scan its port count. */
 static void cli_audit_what(const json_t *ev, char *buf, size_t n)
 {
-	const char *what = cli_audit_str(ev, "what"), *reason = cli_audit_str(ev, "reason");
+	const char *what = cli_output_str(ev, "what"), *reason = cli_output_str(ev, "reason");
 	json_int_t ports;
 	size_t o = 0;
 
@@ -142,24 +127,25 @@ static void cli_audit_what(const json_t *ev, char *buf, size_t n)
 		o += (size_t)snprintf(buf, n, "%s", what);
 	if (reason && o < n)
 		o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? "; " : "", reason);
-	if (cli_audit_int(ev, "ports", &ports) && o < n)
+	if (cli_output_int(ev, "ports", &ports) && o < n)
 		snprintf(buf + o, n - o, "%s%" JSON_INTEGER_FORMAT " ports", o ? "; " : "", ports);
 }
 
 /* Fills row from ev; -EBADMSG when ev is not an object. */
 static int cli_audit_row(const json_t *ev, struct cli_audit_row *row)
 {
-	const char *service = cli_audit_str(ev, "service"), *name = cli_audit_str(ev, "port_name");
-	const char *proto = cli_audit_str(ev, "protocol"), *comm = cli_audit_str(ev, "comm");
-	const char *who = cli_audit_str(ev, "who");
+	const char *service = cli_output_str(ev, "service"),
+		   *name = cli_output_str(ev, "port_name");
+	const char *proto = cli_output_str(ev, "protocol"), *comm = cli_output_str(ev, "comm");
+	const char *who = cli_output_str(ev, "who");
 	json_int_t count = 1, pid = -1;
 	size_t len;
 
 	if (!json_is_object(ev))
 		return -EBADMSG;
-	cli_audit_time(cli_audit_str(ev, "time"), row->time, sizeof(row->time));
-	row->action = cli_audit_str(ev, "action");
-	row->result = cli_audit_str(ev, "result");
+	cli_audit_time(cli_output_str(ev, "time"), row->time, sizeof(row->time));
+	row->action = cli_output_str(ev, "action");
+	row->result = cli_output_str(ev, "result");
 	cli_audit_endpoint(ev, "src_ip", "src_port", row->src, sizeof(row->src));
 	/* A control event comes from a caller, not an address: "uid:1000", "owner:my-app". */
 	if (!row->src[0] && who)
@@ -171,11 +157,11 @@ static int cli_audit_row(const json_t *ev, struct cli_audit_row *row)
 	snprintf(row->service, sizeof(row->service), "%s%s%s", service ? service : "",
 		 service && name ? "/" : "", service && name ? name : "");
 	cli_audit_what(ev, row->what, sizeof(row->what));
-	cli_audit_int(ev, "count", &count);
+	cli_output_int(ev, "count", &count);
 	row->count[0] = '\0';
 	if (count > 1)
 		snprintf(row->count, sizeof(row->count), "%" JSON_INTEGER_FORMAT, count);
-	cli_audit_int(ev, "pid", &pid);
+	cli_output_int(ev, "pid", &pid);
 	if (pid >= 0)
 		snprintf(row->pid, sizeof(row->pid), "%" JSON_INTEGER_FORMAT "%s%s", pid,
 			 comm ? "/" : "", comm ? comm : "");
@@ -361,14 +347,22 @@ static void cli_audit_ring_push(struct cli_audit_ring *r, json_t *ev)
 }
 
 /* In place, oldest first from index 0 (rotating the ring). */
+static void cli_audit_reverse(json_t **v, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		json_t *t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}
+
+/* Oldest first: a full ring that wrapped is rotated left by head, in place (three reversals). */
 static void cli_audit_ring_order(struct cli_audit_ring *r)
 {
-	for (size_t k = 0; k < r->head; k++) {
-		json_t *first = r->ev[0];
-
-		memmove(r->ev, r->ev + 1, (r->n - 1) * sizeof(r->ev[0]));
-		r->ev[r->n - 1] = first;
-	}
+	cli_audit_reverse(r->ev, r->head);
+	cli_audit_reverse(r->ev + r->head, r->n - r->head);
+	cli_audit_reverse(r->ev, r->n);
 	r->head = 0;
 }
 

@@ -38,13 +38,13 @@ enum cli_exit cli_output_exit_code(int status)
 	}
 }
 
-static const char *cli_output_str(const json_t *o, const char *key)
+const char *cli_output_str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
 
 /* An integer field (JSON integer, or a real with an integral value) into *v. */
-static bool cli_output_int(const json_t *o, const char *key, json_int_t *v)
+bool cli_output_int(const json_t *o, const char *key, json_int_t *v)
 {
 	const json_t *j = json_object_get(o, key);
 

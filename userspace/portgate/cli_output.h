@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "cli_args.h"
 
@@ -50,5 +51,10 @@ int cli_output_render(FILE *out, const struct cli_cmd *cmd, const char *body, si
  * -ENAMETOOLONG when it does not fit. buf is written only on success.
  */
 int cli_output_service_cgroup(const char *body, size_t len, char *buf, size_t n);
+
+/* A string field of o, or NULL. */
+const char *cli_output_str(const json_t *o, const char *key);
+/* An integer field (JSON integer, or a real with an integral value) into *v; false if none. */
+bool cli_output_int(const json_t *o, const char *key, json_int_t *v);
 
 #endif

@@ -181,7 +181,8 @@ static void api_op_success_event(struct api_op *op, const redisReply *reply, int
 		snprintf(what, sizeof(what), "port-add %.64s %.64s %lld/%s %.40s%s%s", op->service,
 			 name, (long long)port, proto,
 			 json_string_value(json_object_get(rec, "bind_address")) ?: "",
-			 json_object_get(rec, "source_token_hash") ? " token-protected" : "",
+			 json_is_true(json_object_get(rec, "require_token")) ? " token-protected"
+									     : "",
 			 grant ? " restricted-granted" : "");
 	else if (op->script == REG_PORT_REMOVE)
 		snprintf(what, sizeof(what), "port-remove %.64s %.64s %lld/%s", op->service, name,

@@ -31,9 +31,9 @@ struct api_audit_read {
 	char start[AUDIT_QUERY_ID_LEN + 1]; /* next XRANGE start: "-", "MS-SEQ" or "(MS-SEQ" */
 	char last_id[AUDIT_QUERY_ID_LEN];   /* last entry read, matching or not; "" none yet */
 	json_t *events;
-	unsigned long scanned;		    /* entries read by this request */
-	bool more;			    /* stopped before the end of the stream */
-	struct api_audit_read *next, *prev; /* in api_audit_waiting while on a poll timer */
+	unsigned long scanned;	     /* entries read by this request */
+	bool more;		     /* stopped before the end of the stream */
+	struct api_audit_read *next; /* in api_audit_waiting while waiting for the poll timer */
 };
 
 /*
@@ -42,6 +42,7 @@ struct api_audit_read {
  * at exit) and can be found.
  */
 static struct api_audit_read *api_audit_waiting;
+static long api_audit_timer; /* api_audit_tick(), while reads wait */
 
 static void api_audit_page(struct api_audit_read *r);
 
@@ -201,47 +202,47 @@ static void api_audit_fail(struct api_audit_read *r, int err)
 	api_audit_free(r);
 }
 
-static void api_audit_unlist(struct api_audit_read *r)
-{
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		api_audit_waiting = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	r->next = r->prev = NULL;
-}
-
 /*
  * The caller's process is gone (SO_PEERCRED's pid). Why ask: httpd does not tell a handler
- * that its peer hung up, and a hung-up connection kept waiting is reported by epoll again and
- * again; a follower that was killed should not hold its long poll to the end.
+ * that its peer hung up, and a follower that was killed should not hold its long poll (and
+ * its place in the list) to the end.
  */
 static bool api_audit_peer_gone(const struct httpd_req *req)
 {
 	return req->peer_known && req->pid > 0 && kill(req->pid, 0) < 0 && errno == ESRCH;
 }
 
-static void api_audit_retry(struct evloop *loop, void *data)
+/* One poll timer for every waiting read (timers are few; followers may be many): each takes
+ * its next look at the stream. */
+static void api_audit_tick(struct evloop *loop, void *data)
 {
-	struct api_audit_read *r = data;
+	struct api_audit_read *list = api_audit_waiting, *r;
 
-	api_audit_unlist(r);
-	if (api_audit_peer_gone(r->req)) {
-		api_audit_answer(r);
-		return;
+	(void)loop;
+	(void)data;
+	api_audit_timer = 0;
+	api_audit_waiting = NULL; /* reads that wait again form the next list */
+	while ((r = list)) {
+		list = r->next;
+		r->next = NULL;
+		if (api_audit_peer_gone(r->req))
+			api_audit_answer(r);
+		else
+			api_audit_page(r);
 	}
-	api_audit_page(r);
 }
 
 /* Looks at the stream again in API_AUDIT_POLL_MS; false when no timer could be set. */
 static bool api_audit_wait(struct api_audit_read *r)
 {
-	if (evloop_timer_add(r->d->loop, API_AUDIT_POLL_MS, api_audit_retry, r) <= 0)
-		return false;
+	if (!api_audit_timer) {
+		long id = evloop_timer_add(r->d->loop, API_AUDIT_POLL_MS, api_audit_tick, NULL);
+
+		if (id <= 0)
+			return false;
+		api_audit_timer = id;
+	}
 	r->next = api_audit_waiting;
-	if (r->next)
-		r->next->prev = r;
 	api_audit_waiting = r;
 	return true;
 }

@@ -12,6 +12,7 @@
 #include "audit_agg.h"
 #include "audit_file.h"
 #include "audit_stream.h"
+#include "bpf_enforce.h"
 #include "daemon.h"
 #include "log.h"
 #include "portgate/port_policy.h"
@@ -37,8 +38,6 @@ struct audit {
 	struct audit_name *names[2][65536]; /* [udp?][port]; NULL: not managed */
 };
 
-static const char *const audit_modes[] = { "enforce", "rewrite", "audit-only", "strict" };
-
 static void audit_file_timer(struct evloop *loop, void *arg)
 {
 	struct audit *a = arg;
@@ -58,6 +57,8 @@ static void audit_sink(struct audit *a, const struct audit_event *ev)
 
 	if (ev->action < AUDIT_NACTIONS && ev->result < AUDIT_NRESULTS)
 		a->events[ev->action][ev->result] += ev->count ? ev->count : 1;
+	if (!a->file && !a->stream)
+		return; /* counted; nobody writes it */
 	n = audit_event_json(ev, a->d->cfg.host, json, sizeof(json));
 	if (n < 0) {
 		a->json_errors++;
@@ -142,6 +143,11 @@ static struct audit_name *audit_name_of(struct audit *a, uint8_t protocol, uint1
 	if (protocol == IPPROTO_UDP)
 		return a->names[1][port];
 	return NULL;
+}
+
+bool audit_port_named(struct audit *a, uint8_t protocol, uint16_t port)
+{
+	return a && audit_name_of(a, protocol, port);
 }
 
 void audit_emit(struct audit *a, const struct audit_event *in)
@@ -252,8 +258,7 @@ int audit_open(struct daemon *d, struct audit **out, char *err, size_t errlen)
 	}
 	*out = a;
 	snprintf(what, sizeof(what), "portgated %s started, mode %s, enforcement %s",
-		 PORTGATE_VERSION, c->mode < 4 ? audit_modes[c->mode] : "?",
-		 c->enforce ? "on" : "off");
+		 PORTGATE_VERSION, bpf_enforce_mode_name(c->mode), c->enforce ? "on" : "off");
 	audit_self(a, AUDIT_CONTROL, AUDIT_ALLOWED, "portgated started", what, 0);
 	return 0;
 fail:

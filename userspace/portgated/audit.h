@@ -4,6 +4,7 @@
 #ifndef PORTGATED_AUDIT_H
 #define PORTGATED_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -29,6 +30,8 @@ void audit_name_port(struct audit *a, uint8_t protocol, uint16_t port, const cha
 		     const char *port_name);
 void audit_unname_port(struct audit *a, uint8_t protocol, uint16_t port);
 void audit_unname_all(struct audit *a);
+/* Whether the table names (protocol, port): the registry has an allocation for it. */
+bool audit_port_named(struct audit *a, uint8_t protocol, uint16_t port);
 
 /* SIGHUP: reopens the file (logrotate moved it away). */
 void audit_reopen(struct audit *a);

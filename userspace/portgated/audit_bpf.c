@@ -19,7 +19,6 @@
 
 struct audit_bpf {
 	struct daemon *d;
-	struct bpf_enforce *e;
 	struct ring_buffer *rb;
 	int epoll_fd;	      /* the ring buffer's own epoll fd, watched on d->loop */
 	int counters_fd;      /* the pinned `counters` map, -1 when it cannot be opened */
@@ -127,15 +126,12 @@ static int64_t audit_bpf_clock_us(clockid_t id)
 }
 
 /* An established connection is reported for the end on a managed port: when the local port
- * is not allocated, this socket connected out to one (the peer's port is). */
+ * is not allocated, this socket connected out to one (the peer's port is). The audit trail's
+ * port table says so without a map lookup (a system call) per connection. */
 static bool audit_bpf_outgoing(struct audit_bpf *ab, const struct pg_event *pe)
 {
-	struct pg_port_val v;
-
-	if (pe->action != PG_EV_ESTABLISHED ||
-	    bpf_enforce_get_port(ab->e, IPPROTO_TCP, pe->port, &v) < 0)
-		return false;
-	return !(v.flags & PG_PORT_ALLOCATED);
+	return pe->action == PG_EV_ESTABLISHED &&
+	       !audit_port_named(ab->d->audit, IPPROTO_TCP, pe->port);
 }
 
 static int audit_bpf_record(void *ctx, void *data, size_t size)
@@ -233,7 +229,6 @@ int audit_bpf_open(struct daemon *d, struct bpf_enforce *e, struct audit_bpf **o
 	if (!ab)
 		return -ENOMEM;
 	ab->d = d;
-	ab->e = e;
 	ab->counters_fd = -1;
 	ab->rb = ring_buffer__new(fd, audit_bpf_record, ab, NULL);
 	if (!ab->rb) {

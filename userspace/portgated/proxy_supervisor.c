@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* proxy_supervisor: runs portgate-proxy (a supervised, unprivileged child) for portgated. */
+/* proxy_supervisor: runs portgate-proxy (a supervised child that drops to its own user) for
+ * portgated. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -131,8 +132,9 @@ static void proxy_setup_cgroup(struct proxy_supervisor *s)
 	s->cgroup_id = id;
 }
 
-/* In the child, before exec: cgroup, fd 3, nothing else open, unprivileged, dies with
- * portgated. Errors go to stderr (portgated's log) and end the child; the parent restarts it. */
+/* In the child, before exec: cgroup, fd 3, nothing else open, no_new_privs, dies with
+ * portgated; `--user UID:GID` makes the proxy drop to its user itself once its sockmap program
+ * is loaded. Errors go to stderr (portgated's log) and end the child; the parent restarts it. */
 static void proxy_exec(const struct proxy_supervisor *s, int fd, pid_t parent)
 {
 	char user[32];

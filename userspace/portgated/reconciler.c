@@ -24,8 +24,6 @@
 #define RECONCILER_DEBOUNCE_MS 50   /* nftables events come in bursts */
 #define RECONCILER_MAX_SOURCES 64
 
-static const char *const reconciler_modes[] = { "enforce", "rewrite", "audit-only", "strict" };
-
 struct reconciler {
 	struct daemon *d;
 	struct bpf_enforce *bpf;
@@ -334,7 +332,7 @@ int reconciler_resync(struct reconciler *r, const redisReply *global)
 		 global->elements > REGISTRY_GLOBAL_RECORDS
 		     ? global->elements - REGISTRY_GLOBAL_RECORDS
 		     : 0,
-		 reconciler_modes[r->d->cfg.mode & 3]);
+		 bpf_enforce_mode_name(r->d->cfg.mode));
 	return 0;
 }
 
@@ -507,8 +505,8 @@ static void reconciler_audit_start(struct reconciler *r)
 	int prev = bpf_enforce_prev_mode(r->bpf);
 
 	if (prev >= 0 && (unsigned)prev != r->d->cfg.mode) {
-		snprintf(why, sizeof(why), "mode changed from %s to %s", reconciler_modes[prev & 3],
-			 reconciler_modes[r->d->cfg.mode & 3]);
+		snprintf(why, sizeof(why), "mode changed from %s to %s",
+			 bpf_enforce_mode_name(prev), bpf_enforce_mode_name(r->d->cfg.mode));
 		reconciler_audit(r, AUDIT_CONTROL, AUDIT_ALLOWED, why);
 		log_info("%s", why);
 		why[0] = '\0';
@@ -568,7 +566,7 @@ int reconciler_open(struct daemon *d, struct reconciler **out, char *err, size_t
 		    evloop_timer_add(d->loop, RECONCILER_CHECK_MS, reconciler_check, r);
 		log_info("enforcing on cgroup %s (pins %s), nftables in %s, mode %s", cgroup,
 			 d->cfg.bpf_pin_dir, d->cfg.netns[0] ? d->cfg.netns : "this namespace",
-			 reconciler_modes[d->cfg.mode & 3]);
+			 bpf_enforce_mode_name(d->cfg.mode));
 		*out = r;
 		return 0;
 	}
@@ -622,7 +620,7 @@ json_t *reconciler_status(struct reconciler *r, bool *in_sync)
 	json_object_set_new(nft, "netns", json_string(r->d->cfg.netns));
 	return json_pack(
 	    "{s:b,s:s,s:{s:b,s:i,s:i,s:s,s:s,s:I},s:o,s:I,s:I,s:I,s:s}", "enforce", 1, "mode",
-	    reconciler_modes[r->d->cfg.mode & 3], "bpf", "attached", bpf_ok, "programs_attached",
+	    bpf_enforce_mode_name(r->d->cfg.mode), "bpf", "attached", bpf_ok, "programs_attached",
 	    (int)bs.n_attached, "programs_expected", (int)bs.n_expected, "pin_dir", bs.pin_dir,
 	    "cgroup", bs.cgroup, "port_entries", (json_int_t)bs.port_entries_set, "nftables", nft,
 	    "last_resync", (json_int_t)r->last_resync, "resyncs", (json_int_t)r->resyncs,
@@ -646,11 +644,6 @@ int reconciler_uninstall(struct reconciler *r)
 	r->bpf = NULL;
 	e2 = bpf_enforce_uninstall(r->d->cfg.bpf_pin_dir); /* a count of objects removed */
 	return e1 < 0 ? e1 : (e2 < 0 ? e2 : 0);
-}
-
-struct bpf_enforce *reconciler_bpf(const struct reconciler *r)
-{
-	return r ? r->bpf : NULL;
 }
 
 const char *reconciler_cgroup(const struct reconciler *r)

@@ -25,8 +25,6 @@ int reconciler_port_removed(struct reconciler *r, json_t *rec);
 /* Asks for a resync from the registry soon (after drift, cleanup or an error). */
 void reconciler_request_resync(struct reconciler *r);
 
-/* The open BPF set (NULL when r is NULL, or after an uninstall). */
-struct bpf_enforce *reconciler_bpf(const struct reconciler *r);
 /* The cgroup v2 directory the programs are attached to (NULL when r is NULL). */
 const char *reconciler_cgroup(const struct reconciler *r);
 /* The cgroup of portgate-proxy (0: none): backends accept connections only from it. Written to

@@ -134,6 +134,12 @@ void evloop_unwatch(struct evloop *loop, int fd)
 	loop->fds[fd] = (struct evloop_fd){ 0 };
 }
 
+void evloop_forget(struct evloop *loop, int fd)
+{
+	if (fd >= 0 && fd < loop->nfds)
+		loop->fds[fd] = (struct evloop_fd){ 0 };
+}
+
 unsigned evloop_mask(struct evloop *loop, int fd)
 {
 	if (fd < 0 || fd >= loop->nfds || !loop->fds[fd].used)
@@ -218,7 +224,9 @@ int evloop_run(struct evloop *loop)
 			/* An earlier callback in this batch may have dropped this fd. */
 			if (fd >= loop->nfds || !loop->fds[fd].used)
 				continue;
-			mask &= loop->fds[fd].mask ? loop->fds[fd].mask : 0;
+			mask &= loop->fds[fd].mask;
+			if ((mask & EVLOOP_READ) && (e & EPOLLRDHUP))
+				mask |= EVLOOP_RDHUP;
 			if (mask)
 				loop->fds[fd].cb(loop, fd, mask, loop->fds[fd].data);
 		}

@@ -8,6 +8,9 @@
 
 #define EVLOOP_READ  1u
 #define EVLOOP_WRITE 2u
+/* Only in a callback's mask, with READ: the peer has shut down its sending side (EPOLLRDHUP),
+ * so a read that returns less than asked has reached the end. */
+#define EVLOOP_RDHUP 4u
 
 struct evloop;
 /* Called with the ready mask (EVLOOP_READ | EVLOOP_WRITE; errors and hang-ups are reported as
@@ -23,6 +26,9 @@ void evloop_free(struct evloop *loop);
 int evloop_watch(struct evloop *loop, int fd, unsigned mask, evloop_fd_cb cb, void *data);
 /* Stops watching fd; safe to call from inside a callback, also for other fds. */
 void evloop_unwatch(struct evloop *loop, int fd);
+/* Forgets fd without a system call, for an fd the caller closes right away: close() takes it
+ * out of epoll (fd must not have been duplicated). */
+void evloop_forget(struct evloop *loop, int fd);
 /* Current mask of fd (0 if not watched). */
 unsigned evloop_mask(struct evloop *loop, int fd);
 

@@ -27,10 +27,10 @@ void proxy_conn_close(struct proxy_conn *c)
 	proxy_worker_list_del(w, c);
 	proxy_bypass_close(c);
 	if (c->bfd >= 0) {
-		evloop_unwatch(w->loop, c->bfd);
+		evloop_forget(w->loop, c->bfd);
 		close(c->bfd);
 	}
-	evloop_unwatch(w->loop, c->cfd);
+	evloop_forget(w->loop, c->cfd);
 	close(c->cfd);
 	proxy_dir_release(&w->pool, &c->up);
 	proxy_dir_release(&w->pool, &c->down);
@@ -458,6 +458,13 @@ static void proxy_conn_tunnel_event(struct proxy_conn *c, bool client, unsigned 
 	bool up_in = client ? (mask & EVLOOP_READ) : (mask & EVLOOP_WRITE);
 	bool down_in = client ? (mask & EVLOOP_WRITE) : (mask & EVLOOP_READ);
 	int rc;
+
+	if (mask & EVLOOP_RDHUP)
+		(client ? &c->up : &c->down)->flags |= PROXY_DIR_HUP;
+	if (c->down_wait == PROXY_PUMP_DONE)
+		c->up.flags |= PROXY_DIR_LAST;
+	if (c->up_wait == PROXY_PUMP_DONE)
+		c->down.flags |= PROXY_DIR_LAST;
 
 	if (up_in && c->up_wait != PROXY_PUMP_DONE && !(c->up.flags & PROXY_DIR_SOCKMAP)) {
 		rc = proxy_pump(pool, &c->up, c->cfd, c->bfd, PROXY_PUMP_CAP);

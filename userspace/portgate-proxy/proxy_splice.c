@@ -227,13 +227,19 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 			if (!(d->flags & PROXY_DIR_DONE)) {
 				/* Half-close: the peer learns that this side has ended. ENOTCONN
 				 * (the peer already went away) changes nothing for us. */
-				shutdown(dst, SHUT_WR);
+				if (!(d->flags & PROXY_DIR_LAST))
+					shutdown(dst, SHUT_WR);
 				d->flags |= PROXY_DIR_DONE;
 			}
 			return PROXY_PUMP_DONE;
 		}
 		/* A short read said the socket is drained: level-triggered epoll tells us when
-		 * more comes, which saves the read that would only return EAGAIN. */
+		 * more comes, which saves the read that would only return EAGAIN; after the
+		 * peer's FIN nothing more comes at all. */
+		if (drained && (d->flags & PROXY_DIR_HUP)) {
+			d->flags |= PROXY_DIR_EOF;
+			continue;
+		}
 		if (got >= cap || drained)
 			return PROXY_PUMP_READ;
 

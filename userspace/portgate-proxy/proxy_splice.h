@@ -43,6 +43,12 @@ struct proxy_dir {
 #define PROXY_DIR_COPY	  0x4 /* read/write copying: splice refused these fds (EINVAL), or chosen */
 #define PROXY_DIR_SOCKMAP 0x8 /* redirected by the sk_skb verdict: user space never reads src */
 #define PROXY_DIR_AUTO	  0x10 /* copying by choice: the first large read switches to splice */
+#define PROXY_DIR_HUP                                                                              \
+	0x20 /* src's peer has shut down its sending side: a short read is                         \
+	      * its last (saves the read that would return 0) */
+#define PROXY_DIR_LAST                                                                             \
+	0x40 /* the other direction is done: the connection closes with this                       \
+	      * one, so dst gets its FIN from close() instead of a shutdown() */
 /* A read at least this large says bulk: an AUTO direction splices from then on. */
 #define PROXY_COPY_BULK (64 * 1024)
 

@@ -22,6 +22,13 @@
  *   /bytes/N   N deterministic bytes (pg_echo --gen N prints the same bytes)
  *   /sha256    the SHA-256 (hex) of the request body
  *   Upgrade: websocket   101, then every byte received is echoed back raw
+ *   /conns     how many connections this backend has accepted (text)
+ *   /chunked/N N bytes (as /bytes/N) in chunks of 1000, an extension, then a trailer
+ *   /status/204, /status/304   no body (304 with a Content-Length of 7)
+ *   /hints     103 Early Hints, then 200 "ok"
+ *   /garbage   a response that is not HTTP, then close
+ *   /bye       200 "bye" (no Connection: close), then the connection is closed
+ *   HEAD       any target: the head of a 5-byte answer, no body
  *   otherwise  the request itself, head and body, as the response body
  * --bytes N answers every (non-upgrade) request with N bytes, for benchmarks.
  */
@@ -50,6 +57,8 @@ struct echo_conn {
 static struct evloop *echo_loop;
 static long long echo_fixed_bytes = -1;
 static unsigned char echo_pattern[ECHO_PATTERN_LEN];
+
+static unsigned long long echo_accepted;
 
 static void echo_pattern_init(void)
 {
@@ -153,6 +162,64 @@ static void echo_sha_done(struct echo_conn *c)
 	echo_queue(c, hex, 2 * mdlen + 1);
 }
 
+static bool echo_is(const char *t, size_t tl, const char *path)
+{
+	return tl == strlen(path) && memcmp(t, path, tl) == 0;
+}
+
+/* The scripted answers (see the top); true when req was one. false in *keep: close after. */
+static bool echo_scripted(struct echo_conn *c, const struct http_request *req, bool *keep)
+{
+	const char *t = req->target, *ka = c->close_after ? "Connection: close\r\n" : "";
+	size_t tl = req->target_len;
+
+	*keep = true;
+	if (req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0) {
+		echo_queuef(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n%s\r\n", ka);
+	} else if (echo_is(t, tl, "/conns")) {
+		char n[32];
+		int len = snprintf(n, sizeof(n), "%llu\n", echo_accepted);
+
+		echo_queuef(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s", len, ka, n);
+	} else if (tl > 9 && memcmp(t, "/chunked/", 9) == 0) {
+		unsigned long long n = strtoull(t + 9, NULL, 10), at = 0;
+
+		echo_queuef(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n%s\r\n", ka);
+		while (at < n) {
+			size_t k = n - at < 1000 ? (size_t)(n - at) : 1000;
+			size_t off = (size_t)(at % ECHO_PATTERN_LEN), k1 = k;
+
+			echo_queuef(c, at ? "%zx\r\n" : "%zx;first=yes\r\n", k);
+			if (off + k1 > ECHO_PATTERN_LEN)
+				k1 = ECHO_PATTERN_LEN -
+				     off; /* the pattern wraps inside this chunk */
+			echo_queue(c, echo_pattern + off, k1);
+			echo_queue(c, echo_pattern, k - k1);
+			echo_queue(c, "\r\n", 2);
+			at += k;
+		}
+		echo_queuef(c, "0\r\nX-Trailer: done\r\n\r\n");
+	} else if (echo_is(t, tl, "/status/204")) {
+		echo_queuef(c, "HTTP/1.1 204 No Content\r\n%s\r\n", ka);
+	} else if (echo_is(t, tl, "/status/304")) {
+		echo_queuef(c, "HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n%s\r\n", ka);
+	} else if (echo_is(t, tl, "/hints")) {
+		echo_queuef(c,
+			    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+			    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n%s\r\nok",
+			    ka);
+	} else if (echo_is(t, tl, "/garbage")) {
+		echo_queuef(c, "HTTP/1.1 2x0 Oops\r\n\r\nnot http");
+		*keep = false;
+	} else if (echo_is(t, tl, "/bye")) {
+		echo_queuef(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye");
+		*keep = false;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* One complete request head at in[0..r): queue the answer's start. false: close after. */
 static bool echo_request(struct echo_conn *c, const struct http_request *req, size_t r)
 {
@@ -185,6 +252,14 @@ static bool echo_request(struct echo_conn *c, const struct http_request *req, si
 		echo_queuef(c, "HTTP/1.1 100 Continue\r\n\r\n");
 	c->body_left = clen;
 	c->st = clen ? ST_BODY : ST_HEAD;
+	if (echo_fixed_bytes < 0) {
+		bool keep;
+
+		if (echo_scripted(c, req, &keep)) {
+			c->mode = ECHO_BYTES; /* a body, if any, is read and dropped */
+			return keep;
+		}
+	}
 	if (echo_fixed_bytes >= 0 || (tl > 7 && memcmp(t, "/bytes/", 7) == 0)) {
 		unsigned long long n = echo_fixed_bytes >= 0 ? (unsigned long long)echo_fixed_bytes
 							     : strtoull(t + 7, NULL, 10);
@@ -414,6 +489,7 @@ static void echo_accept_cb(struct evloop *loop, int lfd, unsigned mask, void *da
 			continue;
 		}
 		c->fd = fd;
+		echo_accepted++;
 		if (evloop_watch(loop, fd, EVLOOP_READ, echo_cb, c) < 0)
 			echo_free(c);
 	}

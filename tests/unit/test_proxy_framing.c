@@ -47,31 +47,30 @@ static void test_request_not_reusable(void **state)
 	(void)state;
 	/* keep-alive clients keep their own backend connection (the tunnel) */
 	assert_int_equal(req("GET / HTTP/1.1\r\nHost: x\r\n\r\n", drop, &body), 0);
-	assert_int_equal(req("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", drop,
-			     &body),
-			 0);
+	assert_int_equal(
+	    req("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", drop, &body), 0);
 	/* other options beside close, two Connection lines, HTTP/1.0 */
-	assert_int_equal(req("GET / HTTP/1.1\r\nHost: x\r\nConnection: close, te\r\n\r\n", drop,
-			     &body),
-			 0);
+	assert_int_equal(
+	    req("GET / HTTP/1.1\r\nHost: x\r\nConnection: close, te\r\n\r\n", drop, &body), 0);
 	assert_int_equal(req("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nConnection: close"
 			     "\r\n\r\n",
 			     drop, &body),
 			 0);
-	assert_int_equal(req("GET / HTTP/1.0\r\nHost: x\r\nConnection: close\r\n\r\n", drop, &body), 0);
+	assert_int_equal(req("GET / HTTP/1.0\r\nHost: x\r\nConnection: close\r\n\r\n", drop, &body),
+			 0);
 	/* upgrades, CONNECT, chunked uploads */
 	assert_int_equal(req("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\nUpgrade: "
 			     "websocket\r\n\r\n",
 			     drop, &body),
 			 0);
 	/* (the gate refuses its authority-form target before this is asked) */
-	assert_int_not_equal(req("CONNECT x:443 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-				 drop, &body),
-			     1);
-	assert_int_equal(req("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: "
-			     "chunked\r\n\r\n",
-			     drop, &body),
-			 0);
+	assert_int_not_equal(
+	    req("CONNECT x:443 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", drop, &body), 1);
+	assert_int_equal(
+	    req("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: "
+		"chunked\r\n\r\n",
+		drop, &body),
+	    0);
 }
 
 /* proxy_framing_response on a complete head. */
@@ -91,8 +90,8 @@ static void test_response_framing(void **state)
 	bool keep;
 
 	(void)state;
-	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false, &b, &len, &keep),
-			 0);
+	assert_int_equal(
+	    resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false, &b, &len, &keep), 0);
 	assert_int_equal(b, PROXY_BODY_LENGTH);
 	assert_int_equal(len, 5);
 	assert_true(keep);
@@ -104,14 +103,14 @@ static void test_response_framing(void **state)
 	assert_true(keep);
 
 	/* no body: HEAD, 204, 304, 1xx, whatever Content-Length says */
-	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, &b, &len, &keep),
-			 0);
+	assert_int_equal(
+	    resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, &b, &len, &keep), 0);
 	assert_int_equal(b, PROXY_BODY_NONE);
 	assert_int_equal(resp("HTTP/1.1 204 No Content\r\n\r\n", false, &b, &len, &keep), 0);
 	assert_int_equal(b, PROXY_BODY_NONE);
-	assert_int_equal(resp("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", false, &b,
-			      &len, &keep),
-			 0);
+	assert_int_equal(
+	    resp("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", false, &b, &len, &keep),
+	    0);
 	assert_int_equal(b, PROXY_BODY_NONE);
 	assert_int_equal(resp("HTTP/1.1 100 Continue\r\n\r\n", false, &b, &len, &keep), 0);
 	assert_int_equal(b, PROXY_BODY_NONE);
@@ -120,25 +119,26 @@ static void test_response_framing(void **state)
 	assert_int_equal(resp("HTTP/1.1 200 OK\r\n\r\n", false, &b, &len, &keep), 0);
 	assert_int_equal(b, PROXY_BODY_CLOSE);
 	assert_false(keep);
-	assert_int_equal(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, &b, &len,
-			      &keep),
-			 0);
+	assert_int_equal(
+	    resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, &b, &len, &keep), 0);
 	assert_int_equal(b, PROXY_BODY_CLOSE);
 	assert_false(keep);
 	/* the backend closes, or speaks 1.0 */
-	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: foo, CLOSE\r\n\r\n",
-			      false, &b, &len, &keep),
-			 0);
+	assert_int_equal(
+	    resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: foo, CLOSE\r\n\r\n", false,
+		 &b, &len, &keep),
+	    0);
 	assert_false(keep);
-	assert_int_equal(resp("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false, &b, &len, &keep),
-			 0);
+	assert_int_equal(
+	    resp("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false, &b, &len, &keep), 0);
 	assert_false(keep);
 
 	/* invalid framings */
-	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n"
-			      "\r\n",
-			      false, &b, &len, &keep),
-			 -EBADMSG);
+	assert_int_equal(
+	    resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n"
+		 "\r\n",
+		 false, &b, &len, &keep),
+	    -EBADMSG);
 	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
 			      false, &b, &len, &keep),
 			 -EBADMSG);
@@ -188,14 +188,14 @@ static void test_chunked_ok(void **state)
 static void test_chunked_bad(void **state)
 {
 	static const char *bad[] = {
-		"\r\n",			 /* no size */
-		"g\r\n",		 /* not hex */
-		"5x\r\nhello\r\n",	 /* junk after the size */
-		"5\nhello\r\n",		 /* bare LF */
-		"5\r\nhelloXX",		 /* data not followed by CRLF */
+		"\r\n",				   /* no size */
+		"g\r\n",			   /* not hex */
+		"5x\r\nhello\r\n",		   /* junk after the size */
+		"5\nhello\r\n",			   /* bare LF */
+		"5\r\nhelloXX",			   /* data not followed by CRLF */
 		"5\r\nhello\r\n0\r\nA\rB\r\n\r\n", /* bare CR in a trailer */
-		"1000000000000000\r\n",	 /* 16 hex digits */
-		"5;a\x01\r\n",		 /* control byte in an extension */
+		"1000000000000000\r\n",		   /* 16 hex digits */
+		"5;a\x01\r\n",			   /* control byte in an extension */
 	};
 	char big[PROXY_CHUNK_LINE_MAX + 16];
 	bool done;

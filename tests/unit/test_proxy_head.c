@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 /* The proxy is a program, not a library: its pure modules are compiled into this test. */
+#include "../../userspace/portgate-proxy/proxy_framing.c"
 #include "../../userspace/portgate-proxy/proxy_head.c"
 #include "../../userspace/portgate-proxy/proxy_limits.c"
 #include "../../userspace/portgate-proxy/proxy_routes.c"

@@ -36,6 +36,7 @@ struct proxy_settings proxy_settings = {
 	.connect_timeout_ms = 5000,
 	.linger_ms = 2000,
 	.sockmap_after = PROXY_SOCKMAP_AFTER,
+	.backend_reuse = 1,
 };
 
 struct proxy_limits *proxy_limits;
@@ -83,6 +84,9 @@ static void proxy_usage(FILE *f)
 	    "  --sockmap-after N     move a tunnel to the sockmap redirect (sk_skb, in the\n"
 	    "                        kernel) once it has carried N bytes (default %u)\n"
 	    "  --no-sockmap          never: splice (or copy) only; also when BPF is unavailable\n"
+	    "  --no-backend-reuse    a backend connection per client connection, also for\n"
+	    "                        clients that send Connection: close (default: those share\n"
+	    "                        idle backend connections)\n"
 	    "  --user NAME           run as this user once the routes are bound\n"
 	    "  --no-seccomp          no system call filter (debugging)\n"
 	    "  -v, --verbose         debug messages\n"
@@ -121,7 +125,8 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_CTL,
 		O_FWD,
 		O_SMAFTER,
-		O_NOSM
+		O_NOSM,
+		O_NOREUSE
 	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
@@ -140,6 +145,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "forward", required_argument, NULL, O_FWD },
 		{ "sockmap-after", required_argument, NULL, O_SMAFTER },
 		{ "no-sockmap", no_argument, NULL, O_NOSM },
+		{ "no-backend-reuse", no_argument, NULL, O_NOREUSE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -222,6 +228,9 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			break;
 		case O_NOSM:
 			o->sockmap = false;
+			break;
+		case O_NOREUSE:
+			proxy_settings.backend_reuse = 0;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "evloop.h"
 #include "proxy_limits.h"
+#include "proxy_reuse.h"
 #include "proxy_routes.h"
 #include "proxy_splice.h"
 
@@ -23,6 +24,7 @@ struct proxy_settings {
 	uint32_t forward_copy;	     /* PROXY_FORWARD_*: how the pump moves bytes (--forward) */
 	uint32_t sockmap_after;	     /* bytes a tunnel pumps before it moves to the sockmap redirect
 				      * (UINT32_MAX: never; only if the BPF object is loaded) */
+	uint32_t backend_reuse;	     /* 1: one-exchange clients share idle backend connections */
 };
 
 #define PROXY_HEAD_MAX_LIMIT (1024 * 1024)
@@ -84,6 +86,7 @@ struct proxy_conn {
 	bool sent_any;		    /* the client sent at least one byte */
 	uint8_t bp_tries;	    /* attempts to move to the sockmap (proxy_bypass.c) */
 	struct proxy_bypass *bp;    /* the sockmap state once moved, else NULL */
+	struct proxy_exchange *ex;  /* one exchange over a reusable backend connection, else NULL */
 	struct proxy_addr peer;
 	char *buf; /* the head so far; NULL until a read leaves it incomplete */
 	uint32_t len, cap;
@@ -112,6 +115,7 @@ struct proxy_worker {
 	uint64_t timer_due;
 	bool resume_armed; /* a timer will watch paused listeners again */
 	int sm_epfd;	   /* FINs of redirected sockets (proxy_bypass.c); -1 without sockmap */
+	struct proxy_reuse reuse; /* idle backend connections (proxy_reuse.c) */
 };
 
 int proxy_worker_start(struct proxy_worker *w, int id);
@@ -138,6 +142,28 @@ void proxy_conn_close(struct proxy_conn *c);
 /* After a change of either direction: closes c when both are done, else watches what they
  * wait for. */
 void proxy_conn_update(struct proxy_conn *c);
+
+/* Ends c's client side gently: a FIN once everything is sent, then its unread input is
+ * drained for a while (closing with unread bytes would send a RST). The backend side must be
+ * gone already. */
+void proxy_conn_linger(struct proxy_conn *c);
+/* A new non-blocking TCP connection to 127.0.0.1:port (connect in progress), or -errno. */
+int proxy_conn_dial(uint16_t port);
+/* Answers status with a JSON error (the event and counters included) and closes gently. */
+void proxy_conn_fail_backend(struct proxy_conn *c, int status, const char *reason);
+
+/* ---- one exchange over a reusable backend connection (proxy_exchange.c) ---- */
+
+struct proxy_reuse_info;
+/* Sets c up for one exchange (after the backend has the forwarded bytes data[0..n), head
+ * first): the rest of the request body goes up, the response is delimited on its way down.
+ * reused: the backend connection came from the pool (then a copy of data is kept so the
+ * request can be sent once more if that connection turns out dead). 0 or -ENOMEM. */
+int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri, const char *data,
+			 size_t n, size_t sent, bool reused);
+/* An event on c's client (client true) or backend side during the exchange. */
+void proxy_exchange_event(struct proxy_conn *c, bool client, unsigned mask);
+void proxy_exchange_free(struct proxy_conn *c);
 
 /* ---- sockmap redirect of tunnels (proxy_bypass.c) ---- */
 
@@ -195,6 +221,8 @@ void proxy_stats_count(uint16_t port, enum proxy_result r);
 void proxy_stats_bytes(uint16_t port, uint64_t up, uint64_t down);
 void proxy_stats_active(uint16_t port, int delta);
 void proxy_stats_block(uint16_t port);
+/* A backend connection was dialled (false) or taken from the idle pool (true). */
+void proxy_stats_backend(bool reused);
 /* A tunnel moved to the sockmap redirect. */
 void proxy_stats_sockmap(uint16_t port, int n);
 /* {"event":"stats",...} as one line into a malloc'd string; NULL on ENOMEM. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "proxy.h"
 #include "proxy_head.h"
+#include "proxy_reuse.h"
 
 /* Bytes of unread input thrown away after an error answer before giving up on a clean close. */
 #define PROXY_LINGER_MAX (1024 * 1024)
@@ -26,6 +27,7 @@ void proxy_conn_close(struct proxy_conn *c)
 
 	proxy_worker_list_del(w, c);
 	proxy_bypass_close(c);
+	proxy_exchange_free(c);
 	if (c->bfd >= 0) {
 		evloop_forget(w->loop, c->bfd);
 		close(c->bfd);
@@ -103,18 +105,27 @@ static void proxy_conn_refuse(struct proxy_conn *c, int status, const char *erro
 		proxy_conn_close(c);
 		return;
 	}
-	shutdown(c->cfd, SHUT_WR);
 	if (c->bfd >= 0) {
-		evloop_unwatch(w->loop, c->bfd);
+		evloop_forget(w->loop, c->bfd);
 		close(c->bfd);
 		c->bfd = -1;
 	}
+	proxy_conn_linger(c);
+}
+
+void proxy_conn_linger(struct proxy_conn *c)
+{
+	struct proxy_worker *w = c->w;
+
+	shutdown(c->cfd, SHUT_WR);
+	proxy_exchange_free(c);
 	if (c->buf)
 		explicit_bzero(c->buf, c->len);
 	free(c->buf);
 	c->buf = NULL;
 	c->len = c->cap = 0;
 	proxy_dir_release(&w->pool, &c->up);
+	proxy_dir_release(&w->pool, &c->down);
 	proxy_worker_list_add(w, c, PROXY_LIST_LINGER);
 	if (evloop_watch(w->loop, c->cfd, EVLOOP_READ, proxy_conn_client_cb, c) < 0)
 		proxy_conn_close(c);
@@ -142,6 +153,11 @@ static void proxy_conn_fail(struct proxy_conn *c, int status, const char *reason
 		}
 	}
 	proxy_conn_refuse(c, status, reason);
+}
+
+void proxy_conn_fail_backend(struct proxy_conn *c, int status, const char *reason)
+{
+	proxy_conn_fail(c, status, reason, false);
 }
 
 void proxy_conn_update(struct proxy_conn *c)
@@ -172,7 +188,7 @@ static bool proxy_conn_wants_sockmap(const struct proxy_conn *c)
 {
 	uint32_t after = PROXY_SETTING(sockmap_after);
 
-	if (c->bp || c->w->sm_epfd < 0 || c->up.bytes + c->down.bytes < after)
+	if (c->bp || c->ex || c->w->sm_epfd < 0 || c->up.bytes + c->down.bytes < after)
 		return false;
 	return after == 0 || !(c->up.flags & c->down.flags & PROXY_DIR_AUTO);
 }
@@ -212,7 +228,8 @@ static void proxy_conn_tunnel(struct proxy_conn *c)
 	default:
 		break;
 	}
-	if (c->up.len > c->up.off) {
+	/* One exchange: the pump also learns at once that a request without body is all sent. */
+	if (c->up.len > c->up.off || c->ex) {
 		rc = proxy_pump(&w->pool, &c->up, c->cfd, c->bfd, PROXY_PUMP_CAP);
 		if (rc < 0) {
 			proxy_conn_close(c);
@@ -228,40 +245,91 @@ static void proxy_conn_backend_down(struct proxy_conn *c)
 	proxy_conn_fail(c, 502, "backend down", false);
 }
 
-/*
- * Valid head: connect to 127.0.0.1:backend and hand it data[0..n) (the head without the token
- * and the body so far). On loopback the handshake has usually completed by the time connect()
- * returns EINPROGRESS, so the bytes are sent at once; EAGAIN means it really is in progress.
- * data is the worker's scratch or c->buf (owned by the connection from here).
- */
-static void proxy_conn_connect(struct proxy_conn *c, char *data, size_t n)
+int proxy_conn_dial(uint16_t port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_port = htons(c->route->backend_port),
+				   .sin_port = htons(port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int one = 1;
+	int one = 1, fd, e;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Small writes go out at once: the client's own segmentation is what it gets. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Sends data[0..n) on a fresh or reused backend connection: bytes sent, or -errno. */
+static ssize_t proxy_conn_send(int fd, const char *data, size_t n)
+{
 	ssize_t sent;
 
-	c->bfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->bfd < 0) {
-		proxy_conn_backend_down(c);
-		return;
-	}
-	/* Small writes go out at once: the client's own segmentation is what it gets. */
-	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->bfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
-		proxy_conn_backend_down(c);
-		return;
-	}
 	do
-		sent = send(c->bfd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		sent = send(fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (sent < 0 && errno == EINTR);
-	if (sent < 0 && errno != EAGAIN) {
+	if (sent < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	return sent;
+}
+
+/*
+ * A backend connection with data[0..n) sent (as far as it went): an idle one from the pool when
+ * the request is one exchange (one that the backend has closed meanwhile fails the send, and a
+ * new one is dialled), else a new one. On loopback the handshake has usually completed by the
+ * time connect() returns EINPROGRESS, so the bytes go at once; 0 sent means it is really in
+ * progress. Returns the bytes sent or -errno; *reused says where the connection came from.
+ */
+static ssize_t proxy_conn_open(struct proxy_conn *c, const char *data, size_t n, bool pooled,
+			       bool *reused)
+{
+	uint16_t port = c->route->backend_port;
+	ssize_t sent;
+
+	*reused = false;
+	if (pooled) {
+		c->bfd = proxy_reuse_take(c->w, port);
+		if (c->bfd >= 0) {
+			sent = proxy_conn_send(c->bfd, data, n);
+			if (sent > 0) {
+				*reused = true;
+				return sent;
+			}
+			evloop_forget(c->w->loop, c->bfd);
+			close(c->bfd);
+		}
+	}
+	c->bfd = proxy_conn_dial(port);
+	if (c->bfd < 0)
+		return c->bfd;
+	return proxy_conn_send(c->bfd, data, n);
+}
+
+/*
+ * Valid head: hand the backend data[0..n) (the head without the token, and the body so far).
+ * ri (or NULL) says whether it is one exchange over a reusable connection. data is the
+ * worker's scratch or c->buf (owned by the connection from here).
+ */
+static void proxy_conn_connect(struct proxy_conn *c, char *data, size_t n,
+			       const struct proxy_reuse_info *ri)
+{
+	bool pooled = ri && ri->ok, reused;
+	ssize_t sent = proxy_conn_open(c, data, n, pooled, &reused);
+
+	if (sent < 0) {
 		proxy_conn_backend_down(c); /* ECONNREFUSED, EPIPE...: nobody listens */
 		return;
 	}
-	if (sent < 0)
-		sent = 0;
+	proxy_stats_backend(reused);
+	if (pooled && proxy_exchange_start(c, ri, data, n, (size_t)sent, reused) < 0) {
+		proxy_conn_backend_down(c);
+		return;
+	}
 
 	/* What is left goes in up.buf; the scratch is the worker's, so it is copied. */
 	if ((size_t)sent < n) {
@@ -314,10 +382,10 @@ static void proxy_conn_connected(struct proxy_conn *c)
 
 /* The verdict on a complete (or impossible) head in data[0..len). */
 static void proxy_conn_judge(struct proxy_conn *c, char *data, size_t len, int status,
-			     size_t fwd_len, const char *reason)
+			     size_t fwd_len, const char *reason, const struct proxy_reuse_info *ri)
 {
 	if (status == 200) {
-		proxy_conn_connect(c, data, fwd_len);
+		proxy_conn_connect(c, data, fwd_len, ri);
 		return;
 	}
 	proxy_conn_fail(c, status, reason, true);
@@ -351,6 +419,8 @@ static void proxy_conn_read_head(struct proxy_conn *c)
 {
 	struct proxy_worker *w = c->w;
 	size_t head_max = PROXY_SETTING(head_max), fwd_len = 0;
+	bool reuse = PROXY_SETTING(backend_reuse);
+	struct proxy_reuse_info ri = { 0 };
 	const char *reason = NULL;
 	int status;
 
@@ -402,10 +472,12 @@ static void proxy_conn_read_head(struct proxy_conn *c)
 		c->sent_any = true;
 		proxy_conn_refresh_route(c);
 		if (!c->buf) {
-			status = proxy_head_judge(p, (size_t)n, head_max, c->route->token_header,
-						  c->route->token_hash, &fwd_len, &reason);
+			status = proxy_head_judge_reuse(
+			    p, (size_t)n, head_max, c->route->token_header, c->route->token_hash,
+			    &fwd_len, &reason, reuse ? &ri : NULL);
 			if (status) {
-				proxy_conn_judge(c, p, (size_t)n, status, fwd_len, reason);
+				proxy_conn_judge(c, p, (size_t)n, status, fwd_len, reason,
+						 reuse ? &ri : NULL);
 				return;
 			}
 			c->cap = (uint32_t)((size_t)n > PROXY_HEAD_BUF_MIN ? (size_t)n
@@ -424,10 +496,12 @@ static void proxy_conn_read_head(struct proxy_conn *c)
 		c->len += (uint32_t)n;
 		if (!memchr(p, '\n', (size_t)n) && c->len < head_max)
 			continue;
-		status = proxy_head_judge(c->buf, c->len, head_max, c->route->token_header,
-					  c->route->token_hash, &fwd_len, &reason);
+		status = proxy_head_judge_reuse(c->buf, c->len, head_max, c->route->token_header,
+						c->route->token_hash, &fwd_len, &reason,
+						reuse ? &ri : NULL);
 		if (status) {
-			proxy_conn_judge(c, c->buf, c->len, status, fwd_len, reason);
+			proxy_conn_judge(c, c->buf, c->len, status, fwd_len, reason,
+					 reuse ? &ri : NULL);
 			return;
 		}
 	}
@@ -436,7 +510,7 @@ static void proxy_conn_read_head(struct proxy_conn *c)
 }
 
 /* After an error answer: read and drop until EOF, the byte cap or the linger deadline. */
-static void proxy_conn_linger(struct proxy_conn *c)
+static void proxy_conn_drain(struct proxy_conn *c)
 {
 	for (;;) {
 		ssize_t n = recv(c->cfd, c->w->scratch, c->w->scratch_cap, MSG_DONTWAIT);
@@ -459,6 +533,10 @@ static void proxy_conn_tunnel_event(struct proxy_conn *c, bool client, unsigned 
 	bool down_in = client ? (mask & EVLOOP_WRITE) : (mask & EVLOOP_READ);
 	int rc;
 
+	if (c->ex) {
+		proxy_exchange_event(c, client, mask);
+		return;
+	}
 	if (mask & EVLOOP_RDHUP)
 		(client ? &c->up : &c->down)->flags |= PROXY_DIR_HUP;
 	if (c->down_wait == PROXY_PUMP_DONE)
@@ -497,7 +575,7 @@ static void proxy_conn_client_cb(struct evloop *loop, int fd, unsigned mask, voi
 		proxy_conn_tunnel_event(c, true, mask);
 		break;
 	case PROXY_LIST_LINGER:
-		proxy_conn_linger(c);
+		proxy_conn_drain(c);
 		break;
 	default:
 		break;

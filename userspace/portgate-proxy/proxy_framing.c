@@ -75,8 +75,8 @@ static bool proxy_framing_chunked_last(const struct http_header *h)
 	return proxy_framing_ieq(last, len, "chunked");
 }
 
-int proxy_framing_response(const struct http_response *r, bool head_request,
-			   enum proxy_body *body, uint64_t *len, bool *keep)
+int proxy_framing_response(const struct http_response *r, bool head_request, enum proxy_body *body,
+			   uint64_t *len, bool *keep)
 {
 	const struct http_header *te = NULL;
 	bool close = r->version_minor != 1;
@@ -130,6 +130,33 @@ int proxy_framing_response(const struct http_response *r, bool head_request,
 	*body = PROXY_BODY_LENGTH;
 	*len = clen;
 	return 0;
+}
+
+size_t proxy_framing_close_head(const struct http_response *r, const char *head, size_t hl,
+				char *out)
+{
+	size_t w = 0, from = 0;
+
+	for (size_t i = 0; i < r->n_headers; i++) {
+		const struct http_header *h = &r->headers[i];
+		size_t start = (size_t)(h->name - head);
+		const char *nl;
+
+		if (!proxy_framing_is(h, "connection") && !proxy_framing_is(h, "keep-alive"))
+			continue;
+		nl = memchr(h->value + h->value_len, '\n',
+			    hl - (size_t)(h->value + h->value_len - head));
+		if (!nl)
+			continue; /* cannot happen in a parsed head */
+		memcpy(out + w, head + from, start - from);
+		w += start - from;
+		from = (size_t)(nl + 1 - head);
+	}
+	/* Everything up to the final CRLF, the close line, then that CRLF. */
+	memcpy(out + w, head + from, hl - 2 - from);
+	w += hl - 2 - from;
+	memcpy(out + w, PROXY_CLOSE_LINE "\r\n", sizeof(PROXY_CLOSE_LINE) + 1);
+	return w + sizeof(PROXY_CLOSE_LINE) + 1;
 }
 
 /* ---- chunked bodies ---- */
@@ -208,8 +235,8 @@ static int proxy_chunk_byte(struct proxy_chunked *c, unsigned char ch)
 		/* this byte starts the extensions or the CRLF */
 		__attribute__((fallthrough));
 	case CH_EXT:
-		if (!c->cr && ch != '\r' && ch != ';' && ch != ' ' &&
-		    ch != '\t' && c->line == c->digits)
+		if (!c->cr && ch != '\r' && ch != ';' && ch != ' ' && ch != '\t' &&
+		    c->line == c->digits)
 			return -1; /* "1x": junk glued to the size */
 		e = proxy_chunk_eol(c, ch, PROXY_CHUNK_LINE_MAX);
 		if (e == 1)

@@ -35,17 +35,26 @@ enum proxy_body {
  * framing is invalid (bad or conflicting Content-Length, Transfer-Encoding not ending in
  * chunked on a response that the proxy cannot delimit otherwise is PROXY_BODY_CLOSE).
  */
-int proxy_framing_response(const struct http_response *r, bool head_request,
-			   enum proxy_body *body, uint64_t *len, bool *keep);
+int proxy_framing_response(const struct http_response *r, bool head_request, enum proxy_body *body,
+			   uint64_t *len, bool *keep);
+
+#define PROXY_CLOSE_LINE "Connection: close\r\n"
+/*
+ * The response head head[0..hl) (parsed as r) as the client gets it when its connection ends
+ * after this response: without Connection and Keep-Alive lines, with "Connection: close" last.
+ * out needs hl + sizeof(PROXY_CLOSE_LINE) bytes. Returns the new length.
+ */
+size_t proxy_framing_close_head(const struct http_response *r, const char *head, size_t hl,
+				char *out);
 
 /* A chunked body being read, from its first byte. */
 struct proxy_chunked {
 	uint8_t state;
-	bool cr;	/* the previous byte was CR (each line must end CRLF) */
-	uint16_t digits; /* hex digits of the size so far */
-	uint32_t line;	 /* bytes of the current size or trailer line */
+	bool cr;	   /* the previous byte was CR (each line must end CRLF) */
+	uint16_t digits;   /* hex digits of the size so far */
+	uint32_t line;	   /* bytes of the current size or trailer line */
 	uint32_t trailers; /* bytes of trailer section so far */
-	uint64_t left;	 /* data bytes left in the current chunk */
+	uint64_t left;	   /* data bytes left in the current chunk */
 };
 
 #define PROXY_CHUNK_LINE_MAX	 4096

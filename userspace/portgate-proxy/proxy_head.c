@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include "proxy_framing.h"
 #include "proxy_head.h"
 
 /* A range of the head to drop: [start, end). */
@@ -127,9 +128,11 @@ static size_t proxy_head_strip_query(char *buf, size_t t, size_t tlen)
 	return w - t;
 }
 
-size_t proxy_head_strip(char *buf, size_t len, const struct http_request *req, const char *header)
+/* proxy_head_strip, also cutting the field line at [extra[0], extra[1]) when extra is set. */
+static size_t proxy_head_strip_more(char *buf, size_t len, const struct http_request *req,
+				    const char *header, const size_t *extra)
 {
-	struct proxy_cut cuts[HTTP_MAX_HEADERS + 1];
+	struct proxy_cut cuts[HTTP_MAX_HEADERS + 2];
 	size_t n = 0, t = (size_t)(req->target - buf), tlen, w, hlen = strlen(header);
 
 	/* The target first (it comes first in the head): its own bytes compacted in place. */
@@ -142,6 +145,10 @@ size_t proxy_head_strip(char *buf, size_t len, const struct http_request *req, c
 		const struct http_header *h = &req->headers[i];
 		const char *nl;
 
+		if (extra && (size_t)(h->name - buf) == extra[0]) {
+			cuts[n++] = (struct proxy_cut){ extra[0], extra[1] };
+			continue;
+		}
 		if (h->name_len != hlen || !http_find_header(h, 1, header))
 			continue;
 		nl = memchr(h->value + h->value_len, '\n',
@@ -165,8 +172,43 @@ size_t proxy_head_strip(char *buf, size_t len, const struct http_request *req, c
 	return w;
 }
 
+size_t proxy_head_strip(char *buf, size_t len, const struct http_request *req, const char *header)
+{
+	return proxy_head_strip_more(buf, len, req, header, NULL);
+}
+
+/* A valid request: the token (and, for one exchange, the Connection line) cut out. */
+static void proxy_head_forward(char *buf, size_t len, const struct http_request *req,
+			       const char *header, size_t *fwd_len, struct proxy_reuse_info *reuse)
+{
+	size_t drop[2], head_len;
+
+	if (!reuse) {
+		*fwd_len = proxy_head_strip(buf, len, req, header);
+		return;
+	}
+	reuse->ok = proxy_framing_request(req, buf, drop, &reuse->body);
+	reuse->head_request = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
+	*fwd_len = proxy_head_strip_more(buf, len, req, header, reuse->ok ? drop : NULL);
+	/* Every cut lies in the head: what it lost is what the whole lost. */
+	head_len = req->head_len - (len - *fwd_len);
+	reuse->head_len = (uint32_t)head_len;
+	/* Bytes after this request's body (a client that asked for one exchange and sent more)
+	 * are not forwarded. */
+	if (reuse->ok && *fwd_len - head_len > reuse->body)
+		*fwd_len = head_len + (size_t)reuse->body;
+}
+
 int proxy_head_judge(char *buf, size_t len, size_t max_head, const char *header,
 		     const char *token_hash, size_t *fwd_len, const char **reason)
+{
+	return proxy_head_judge_reuse(buf, len, max_head, header, token_hash, fwd_len, reason,
+				      NULL);
+}
+
+int proxy_head_judge_reuse(char *buf, size_t len, size_t max_head, const char *header,
+			   const char *token_hash, size_t *fwd_len, const char **reason,
+			   struct proxy_reuse_info *reuse)
 {
 	struct http_request req;
 	struct proxy_token tok;
@@ -198,6 +240,6 @@ int proxy_head_judge(char *buf, size_t len, size_t max_head, const char *header,
 		return 403;
 	}
 	*reason = "valid token";
-	*fwd_len = proxy_head_strip(buf, len, &req, header);
+	proxy_head_forward(buf, len, &req, header, fwd_len, reuse);
 	return 200;
 }

@@ -4,6 +4,8 @@
 #define PORTGATE_PROXY_HEAD_H
 
 #include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include "http_head.h"
 #include "token.h"
 
@@ -48,6 +50,15 @@ int proxy_head_token(const struct http_request *req, const char *header, struct 
  */
 size_t proxy_head_strip(char *buf, size_t len, const struct http_request *req, const char *header);
 
+/* What the gate learnt about a valid request for reusing backend connections. */
+struct proxy_reuse_info {
+	bool ok;	   /* one exchange (Connection: close, framed body): the forwarded head
+			    * has no Connection line, the backend keeps its connection */
+	bool head_request; /* method HEAD: the response has no body */
+	uint32_t head_len; /* bytes of forwarded head; fwd_len - head_len is body already read */
+	uint64_t body;	   /* request body bytes in all (Content-Length) */
+};
+
 /*
  * The gate on buf[0..len) (the bytes received so far): parses strictly with at most max_head
  * bytes of head, checks the token against token_hash ("sha256:<hex>") and, when valid, strips
@@ -58,5 +69,10 @@ size_t proxy_head_strip(char *buf, size_t len, const struct http_request *req, c
  */
 int proxy_head_judge(char *buf, size_t len, size_t max_head, const char *header,
 		     const char *token_hash, size_t *fwd_len, const char **reason);
+/* The same, and when reuse is not NULL, whether the request can go over a reused backend
+ * connection (proxy_framing_request): then *fwd_len stops at the end of the request body. */
+int proxy_head_judge_reuse(char *buf, size_t len, size_t max_head, const char *header,
+			   const char *token_hash, size_t *fwd_len, const char **reason,
+			   struct proxy_reuse_info *reuse);
 
 #endif

@@ -97,7 +97,7 @@ void proxy_dir_release(struct proxy_pool *pool, struct proxy_dir *d)
 }
 
 /* Writes buf[off..len) to dst. 0 when all is written, PROXY_PUMP_WRITE, or -errno. */
-static int proxy_pump_buf(struct proxy_dir *d, int dst)
+int proxy_dir_flush(struct proxy_dir *d, int dst)
 {
 	while (d->off < d->len) {
 		ssize_t n =
@@ -215,7 +215,7 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 	for (;;) {
 		/* What is already on our side goes first, in order: buffer, then pipe. */
 		if (d->off < d->len || d->buf) {
-			rc = proxy_pump_buf(d, dst);
+			rc = proxy_dir_flush(d, dst);
 			if (rc)
 				return rc;
 		}
@@ -232,6 +232,16 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 				d->flags |= PROXY_DIR_DONE;
 			}
 			return PROXY_PUMP_DONE;
+		}
+		/* A limited direction (one request's body) ends with its last byte, and never
+		 * reads past it. */
+		if (d->flags & PROXY_DIR_LIMIT) {
+			if (!d->limit) {
+				d->flags |= PROXY_DIR_EOF | PROXY_DIR_LAST;
+				continue;
+			}
+			if (cap - got > d->limit)
+				cap = got + (size_t)d->limit;
 		}
 		/* A short read said the socket is drained: level-triggered epoll tells us when
 		 * more comes, which saves the read that would only return EAGAIN; after the
@@ -252,6 +262,8 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 				return (int)n;
 			if (n == 0)
 				d->flags |= PROXY_DIR_EOF;
+			if (d->flags & PROXY_DIR_LIMIT)
+				d->limit -= (uint64_t)n;
 			if (d->len > d->off)
 				return PROXY_PUMP_WRITE; /* dst took part only: it is full */
 			got += (size_t)n;
@@ -289,6 +301,8 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 		}
 		if (n == 0)
 			d->flags |= PROXY_DIR_EOF;
+		if (d->flags & PROXY_DIR_LIMIT)
+			d->limit -= (uint64_t)n;
 		got += (size_t)n;
 		drained = n > 0 && d->pipe && (size_t)n < d->pipe->size && got < cap;
 	}

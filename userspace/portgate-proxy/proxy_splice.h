@@ -36,6 +36,8 @@ struct proxy_dir {
 	uint32_t off, len, cap; /* buf[off..len) still to write */
 	uint8_t flags;
 	uint64_t bytes; /* written to dst */
+	uint64_t limit; /* PROXY_DIR_LIMIT: bytes src may still give; at 0 the direction is done
+			 * without shutting dst down (the backend connection stays usable) */
 };
 
 #define PROXY_DIR_EOF	  0x1 /* src has ended (or its reading side is given up) */
@@ -47,8 +49,9 @@ struct proxy_dir {
 	0x20 /* src's peer has shut down its sending side: a short read is                         \
 	      * its last (saves the read that would return 0) */
 #define PROXY_DIR_LAST                                                                             \
-	0x40 /* the other direction is done: the connection closes with this                       \
-	      * one, so dst gets its FIN from close() instead of a shutdown() */
+	0x40		     /* the other direction is done: the connection closes with this       \
+			      * one, so dst gets its FIN from close() instead of a shutdown() */
+#define PROXY_DIR_LIMIT 0x80 /* reads stop after `limit` bytes */
 /* A read at least this large says bulk: an AUTO direction splices from then on. */
 #define PROXY_COPY_BULK (64 * 1024)
 
@@ -77,6 +80,10 @@ void proxy_pool_destroy(struct proxy_pool *pool);
  * side failed (the caller closes the connection).
  */
 int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, size_t cap);
+
+/* Writes d's buffered bytes to dst: 0 when empty (the buffer is freed), PROXY_PUMP_WRITE, or
+ * -errno. */
+int proxy_dir_flush(struct proxy_dir *d, int dst);
 
 /* Gives back the pipe (closed if not empty) and frees buf; d stays usable (empty). */
 void proxy_dir_release(struct proxy_pool *pool, struct proxy_dir *d);

@@ -23,6 +23,14 @@ static const struct {
 	[PROXY_R_ABORTED] = { "aborted", 0 },
 };
 
+/* Backend connections opened [0] and taken from the idle pool [1] (proxy_reuse.c). */
+static uint64_t proxy_stats_backends[2];
+
+void proxy_stats_backend(bool reused)
+{
+	__atomic_add_fetch(&proxy_stats_backends[reused], 1, __ATOMIC_RELAXED);
+}
+
 /* Created on a port's first event and kept (a few hundred bytes per port ever used). */
 static struct proxy_port_stats *proxy_stats_ports[65536];
 
@@ -144,8 +152,12 @@ char *proxy_stats_json(void)
 			(unsigned long long)LOAD(s->sockmap));
 		first = false;
 	}
-	fprintf(f, "],\"sources_tracked\":%zu,\"sources_blocked\":%zu,\"events_dropped\":%llu}",
-		sources, blocked, (unsigned long long)proxy_events_dropped());
+	fprintf(f,
+		"],\"sources_tracked\":%zu,\"sources_blocked\":%zu,\"events_dropped\":%llu,"
+		"\"backend_connections\":{\"new\":%llu,\"reused\":%llu}}",
+		sources, blocked, (unsigned long long)proxy_events_dropped(),
+		(unsigned long long)LOAD(proxy_stats_backends[0]),
+		(unsigned long long)LOAD(proxy_stats_backends[1]));
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -242,6 +254,14 @@ void proxy_stats_prometheus(FILE *f)
 	}
 	fprintf(f, "portgate_proxy_events_dropped_total %llu\n",
 		(unsigned long long)proxy_events_dropped());
+	fputs("# HELP portgate_proxy_backend_connections_total Backend connections used, new or "
+	      "reused from the idle pool.\n"
+	      "# TYPE portgate_proxy_backend_connections_total counter\n",
+	      f);
+	fprintf(f, "portgate_proxy_backend_connections_total{origin=\"new\"} %llu\n",
+		(unsigned long long)LOAD(proxy_stats_backends[0]));
+	fprintf(f, "portgate_proxy_backend_connections_total{origin=\"reused\"} %llu\n",
+		(unsigned long long)LOAD(proxy_stats_backends[1]));
 }
 
 void proxy_stats_free(void)

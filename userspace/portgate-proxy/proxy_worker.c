@@ -278,6 +278,7 @@ static void *proxy_worker_main(void *arg)
 	if (rc < 0)
 		log_error("worker %d: event loop: %s", w->id, strerror(-rc));
 	proxy_conn_close_all(w);
+	proxy_reuse_flush(w);
 	while (w->listeners)
 		proxy_worker_unlisten(w, w->listeners->port);
 	proxy_events_thread_end();

@@ -5,16 +5,22 @@
 # i.e. recv/send for small reads, splice for large ones, the sockmap redirect after 1 MiB; with
 # --no-sockmap; and with --sockmap-after 0, every tunnel redirected from its first byte);
 # HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
-# for the bulk transfer); nginx with an `if` on the header. One worker/thread each, loopback
+# for the bulk transfer); nginx with an `if` on the header; portgate-proxy --no-backend-reuse
+# (new-connection workload without the idle backend pool). One worker/thread each, loopback
 # only. Workloads: wrk keep-alive, wrk with a new connection per request, one 256 MiB curl
-# transfer (best of 3). Installs wrk/haproxy/nginx from Debian when missing. Markdown on stdout.
-# Env: BUILD (build), PORTGATE_PROXY (the binary), BENCH_PROXY_SECONDS (10), BENCH_PROXY_CONNS (32),
+# transfer (median of 5). Installs wrk/haproxy/nginx from Debian when missing. Markdown on stdout.
+# Each wrk workload runs in ROUNDS rounds, every path once per round in a rotated order (so no
+# path always follows the same one, and drift over the run spreads over all); the table shows
+# each path's median round, the notes every round.
+# Env: BUILD (build), PORTGATE_PROXY (the binary), BENCH_PROXY_SECONDS (5), BENCH_PROXY_ROUNDS (3),
+# BENCH_PROXY_CONNS (32),
 # BENCH_PROXY_KEEP=1 (keep the temp dir with the configs and logs). About 2 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 PROXY=${PORTGATE_PROXY:-$BUILD/portgate-proxy}
-DUR=${BENCH_PROXY_SECONDS:-10}
+DUR=${BENCH_PROXY_SECONDS:-5}
+ROUNDS=${BENCH_PROXY_ROUNDS:-3}
 CONNS=${BENCH_PROXY_CONNS:-32}
 TOKEN=portgate-bench-token
 BIG=$((256 << 20))
@@ -129,6 +135,7 @@ port B
 port PG
 port PN
 port P0
+port PR
 port HH
 port HT
 port HS
@@ -170,18 +177,19 @@ listening "$B" "$LAST" || { echo "proxy bench skipped: the nginx backend did not
 
 # --- peers -------------------------------------------------------------------------------
 declare -A PORT LABEL SHORT BROKEN
-KEYS=(direct pg pn p0 hh ht hs ng)
-PORT=([direct]=$B [pg]=$PG [pn]=$PN [p0]=$P0 [hh]=$HH [ht]=$HT [hs]=$HS [ng]=$NG)
+KEYS=(direct pg pn p0 pr hh ht hs ng)
+PORT=([direct]=$B [pg]=$PG [pn]=$PN [p0]=$P0 [pr]=$PR [hh]=$HH [ht]=$HT [hs]=$HS [ng]=$NG)
 LABEL=([direct]="direct (wrk → nginx backend)"
 	[pg]="portgate-proxy --threads 1, token check (default: sockmap after 1 MiB)"
 	[pn]="portgate-proxy --threads 1 --no-sockmap (recv/send, then splice)"
 	[p0]="portgate-proxy --threads 1 --sockmap-after 0 (redirect from the first byte)"
+	[pr]="portgate-proxy --threads 1 --no-backend-reuse (a backend connection per client connection)"
 	[hh]="HAProxy http mode, ACL on X-Source-Token, nbthread 1"
 	[ht]="HAProxy tcp mode, nbthread 1 (no token check)"
 	[hs]="HAProxy tcp mode, forced splice (no token check)"
 	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker")
-SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --no-sockmap" [p0]="portgate-proxy --sockmap-after 0" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx)
-GATED=(pg pn p0 hh ng)
+SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --no-sockmap" [p0]="portgate-proxy --sockmap-after 0" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx)
+GATED=(pg pn p0 pr hh ng)
 
 # portgate-proxy, three ways
 hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
@@ -200,6 +208,7 @@ declare -A PGPID
 pg_start pg
 pg_start pn --no-sockmap
 pg_start p0 --sockmap-after 0
+pg_start pr --no-backend-reuse
 
 # HAProxy: three listeners in one process, one thread; only one is loaded at a time
 cat >"$T/haproxy.cfg" <<EOT
@@ -278,54 +287,89 @@ us() { # "123.45us" / "1.20ms" / "2.00s" -> microseconds
 		m = (u == "us") ? 1 : (u == "ms") ? 1e3 : (u == "s") ? 1e6 : (u == "m") ? 6e7 : -1
 		if (m < 0 || v == "") print ""; else printf "%.0f", n * m }'
 }
-wrk_run() { # wrk_run KEY ka|nc [SECONDS]
-	local k=$1 mode=$2 d=${3:-$DUR} f=$T/wrk-$1-$2.txt extra=()
+wrk_run() { # wrk_run KEY ka|nc [SECONDS [ROUND]]: one round into ROUND_RPS etc.
+	local k=$1 mode=$2 d=${3:-$DUR} round=${4:-0} f=$T/wrk-$1-$2-${4:-0}.txt extra=() r
 	[ "$mode" = nc ] && extra=(-H "Connection: close")
 	run timeout -k 2 $((d + 15)) wrk -t1 -c"$CONNS" -d"${d}s" --latency -H "X-Source-Token: $TOKEN" "${extra[@]}" \
 		"http://127.0.0.1:${PORT[$k]}/small" >"$f"
-	RPS[$k,$mode]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$f")
-	P50[$k,$mode]=$(us "$(awk '$1 == "50%" { print $2 }' "$f")")
-	P99[$k,$mode]=$(us "$(awk '$1 == "99%" { print $2 }' "$f")")
+	r=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$f")
+	RPS[$k,$mode,$round]=$r
+	P50[$k,$mode,$round]=$(us "$(awk '$1 == "50%" { print $2 }' "$f")")
+	P99[$k,$mode,$round]=$(us "$(awk '$1 == "99%" { print $2 }' "$f")")
+	ROUNDS_OF[$k,$mode]+="${ROUNDS_OF[$k,$mode]:+ / }${r:-?}"
 	local bad errs
 	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$f")
 	errs=$(grep -m1 'Socket errors:' "$f" | sed 's/^ *//')
 	[ -n "$bad" ] && note "${SHORT[$k]}, $mode: $bad non-2xx responses"
 	[ -n "$errs" ] && note "${SHORT[$k]}, $mode: wrk $errs"
-	[ -z "${RPS[$k,$mode]}" ] && note "${SHORT[$k]}, $mode: wrk failed: $(tail -1 "$f")"
+	[ -z "$r" ] && note "${SHORT[$k]}, $mode: wrk failed: $(tail -1 "$f")"
 }
-bulk() { # bulk KEY: best of three 256 MiB transfers, GB/s (all three in ALL)
-	local k=$1 best= out c s t g
-	for _ in 1 2 3; do
+# median KEY MODE: copies the round with the median req/s into RPS/P50/P99[KEY,MODE]
+median() {
+	local k=$1 mode=$2 i best
+	best=$(for ((i = 1; i <= ROUNDS; i++)); do
+		[ -n "${RPS[$k,$mode,$i]:-}" ] && echo "${RPS[$k,$mode,$i]} $i"
+	done | sort -n | awk '{ a[NR] = $2 } END { if (NR) print a[int((NR + 1) / 2)] }')
+	[ -z "$best" ] && return
+	RPS[$k,$mode]=${RPS[$k,$mode,$best]}
+	P50[$k,$mode]=${P50[$k,$mode,$best]}
+	P99[$k,$mode]=${P99[$k,$mode,$best]}
+}
+declare -A ROUNDS_OF
+bulk() { # bulk KEY: one 256 MiB transfer, GB/s appended to ALL[KEY]
+	local k=$1 out c s t g
+	{
 		out=$(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{size_download} %{time_total}' \
 			-H "X-Source-Token: $TOKEN" "http://127.0.0.1:${PORT[$k]}/big")
 		read -r c s t <<<"$out"
 		if [ "$c" != 200 ] || [ "$s" != "$BIG" ]; then
 			note "${SHORT[$k]}, 256 MiB: HTTP $c, $s bytes"
-			continue
+			return
 		fi
 		g=$(awk -v s="$s" -v t="$t" 'BEGIN { printf "%.2f", s / t / 1e9 }')
 		ALL[$k]+="${ALL[$k]:+ / }$g"
-		best=$(awk -v g="$g" -v b="$best" 'BEGIN { print (b == "" || g + 0 > b + 0) ? g : b }')
-	done
-	GBS[$k]=$best
+	}
+}
+# bulk_median KEY: the median of ALL[KEY] into GBS[KEY]
+bulk_median() {
+	GBS[$1]=$(tr '/' '\n' <<<"${ALL[$1]:-}" | awk 'NF { print $1 }' | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }')
 }
 ok() { [ -z "${BROKEN[$1]:-}" ]; }
 for k in "${KEYS[@]}"; do [ "$k" != hs ] && ok "$k" && wrk_run "$k" warm 1 >/dev/null; done
+WKEYS=()
+for k in "${KEYS[@]}"; do [ "$k" != hs ] && WKEYS+=("$k"); done
 for mode in ka nc; do
-	for k in "${KEYS[@]}"; do [ "$k" != hs ] && ok "$k" && wrk_run "$k" "$mode"; done
+	for ((round = 1; round <= ROUNDS; round++)); do
+		# rotate: round r starts at path r-1
+		for ((i = 0; i < ${#WKEYS[@]}; i++)); do
+			k=${WKEYS[$(((i + round - 1) % ${#WKEYS[@]}))]}
+			ok "$k" && wrk_run "$k" "$mode" "$DUR" "$round"
+		done
+	done
+	for k in "${WKEYS[@]}"; do median "$k" "$mode"; done
 done
 curl -s -o /dev/null --max-time 60 "http://127.0.0.1:$B/big" # page cache
-for k in "${KEYS[@]}"; do ok "$k" && bulk "$k"; done
+BULK_ROUNDS=${BENCH_PROXY_BULK_ROUNDS:-5}
+for ((round = 1; round <= BULK_ROUNDS; round++)); do
+	for ((i = 0; i < ${#KEYS[@]}; i++)); do
+		k=${KEYS[$(((i + round - 1) % ${#KEYS[@]}))]}
+		ok "$k" && bulk "$k"
+	done
+done
+for k in "${KEYS[@]}"; do bulk_median "$k"; done
 
 # How many tunnels each portgate-proxy moved to the sockmap redirect (SIGUSR1: its counters).
-for k in pg pn p0; do
+for k in pg pn p0 pr; do
 	ok "$k" && [ -n "${PGPID[$k]:-}" ] || continue
 	kill -USR1 "${PGPID[$k]}" 2>/dev/null
 	sleep 0.3
 	n=$(awk '/^portgate_proxy_sockmap_tunnels_total/ { s += $2 } END { print s + 0 }' "$T/portgate-proxy-$k.log")
 	a=$(awk '/^portgate_proxy_requests_total.*result="allowed"/ { s += $2 } END { print s + 0 }' "$T/portgate-proxy-$k.log")
 	w=$(grep -m1 'sockmap redirect unavailable' "$T/portgate-proxy-$k.log")
-	note "${SHORT[$k]}: $n of $a tunnels moved to the sockmap redirect${w:+ ($w)}"
+	nb=$(awk '/^portgate_proxy_backend_connections_total\{origin="new"\}/ { v = $2 } END { print v + 0 }' "$T/portgate-proxy-$k.log")
+	rb=$(awk '/^portgate_proxy_backend_connections_total\{origin="reused"\}/ { v = $2 } END { print v + 0 }' "$T/portgate-proxy-$k.log")
+	note "${SHORT[$k]}: $n of $a tunnels moved to the sockmap redirect${w:+ ($w)}; backend connections: $nb new, $rb reused"
 done
 
 # --- report ------------------------------------------------------------------------------
@@ -344,7 +388,7 @@ wv=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')
 cat <<EOT
 ### portgate-proxy vs direct, HAProxy and nginx ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), HAProxy $hv, nginx $nv, wrk $wv)
 
-Command: \`make bench\` (scripts/bench/run.sh) or \`bash scripts/bench/proxy.sh\`. One backend for all: nginx, 1 worker, sendfile, on 127.0.0.1. Keep-alive: \`wrk -t1 -c$CONNS -d${DUR}s --latency -H "X-Source-Token: …"\` on a 100-byte file; new connection per request: the same plus \`-H "Connection: close"\`; 256 MiB: \`curl -o /dev/null\` with the header, best of 3. Every proxy has one worker/thread; nothing is pinned. HAProxy: stock settings but nbthread 1 (the token header is removed in http mode); nginx: upstream keepalive 64, \`proxy_buffers 8 64k\`, the token header removed. Ratios are to direct (for latency, higher is worse).
+Command: \`make bench\` (scripts/bench/run.sh) or \`bash scripts/bench/proxy.sh\`. One backend for all: nginx, 1 worker, sendfile, on 127.0.0.1. Keep-alive: \`wrk -t1 -c$CONNS -d${DUR}s --latency -H "X-Source-Token: …"\` on a 100-byte file, $ROUNDS rounds with the paths in a rotated order, the median round shown (every round below the table); new connection per request: the same plus \`-H "Connection: close"\`; 256 MiB: \`curl -o /dev/null\` with the header, $BULK_ROUNDS rounds in a rotated order, the median shown. Every proxy has one worker/thread; nothing is pinned. HAProxy: stock settings but nbthread 1 (the token header is removed in http mode); nginx: upstream keepalive 64, \`proxy_buffers 8 64k\`, the token header removed. Ratios are to direct (for latency, higher is worse).
 
 | path | keep-alive req/s | p50 | p99 | new conn. req/s | p50 | p99 | 256 MiB GB/s |
 |---|---|---|---|---|---|---|---|
@@ -360,7 +404,12 @@ for k in "${KEYS[@]}"; do
 done
 line=
 for k in "${KEYS[@]}"; do [ -n "${ALL[$k]:-}" ] && line+="${line:+; }${SHORT[$k]}: ${ALL[$k]}"; done
-[ -n "$line" ] && printf '\n256 MiB, each of the three transfers in GB/s (loopback bulk is noisy here): %s.\n' "$line"
+[ -n "$line" ] && printf '\n256 MiB, each transfer in GB/s (loopback bulk is noisy here): %s.\n' "$line"
+for mode in ka nc; do
+	line=
+	for k in "${WKEYS[@]}"; do [ -n "${ROUNDS_OF[$k,$mode]:-}" ] && line+="${line:+; }${SHORT[$k]}: ${ROUNDS_OF[$k,$mode]}"; done
+	[ -n "$line" ] && printf '\n%s req/s, each round: %s.\n' "$([ "$mode" = ka ] && echo Keep-alive || echo New-connection)" "$line"
+done
 if [ ${#NOTES[@]} -gt 0 ]; then
 	echo
 	for n in "${NOTES[@]}"; do echo "- $n"; done

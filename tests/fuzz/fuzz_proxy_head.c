@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* fuzz_proxy_head: the proxy's verdict and token stripping on any bytes, with invariants. */
-// fuzz-sources: userspace/portgate-proxy/proxy_head.c userspace/portgate-proxy/proxy_framing.c
-// userspace/lib/http_head.c
+// fuzz-sources: userspace/portgate-proxy/proxy_head.c userspace/lib/http_head.c
+// fuzz-sources: userspace/portgate-proxy/proxy_framing.c
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

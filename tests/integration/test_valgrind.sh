@@ -27,7 +27,8 @@ kill "$DAEMON_PID"; wait "$DAEMON_PID"; rc=$?; DAEMON_PID=
 [ "$rc" -eq 0 ] && ok "portgated under valgrind: no memory error, no leak, clean exit" \
 	|| { not_ok "valgrind (exit $rc)"; sed 's/^/#   /' "$T/vg.log" | head -40; }
 
-# ---- portgate-proxy: every answer of the gate, a tunnel both ways, then SIGTERM ----
+# ---- portgate-proxy: every answer of the gate, a tunnel both ways, reused backend connections,
+# then SIGTERM (idle pooled connections still open) ----
 TOKEN="vg-$$-$RANDOM-token"
 HASH="sha256:$(printf %s "$TOKEN" | sha256sum | cut -c1-64)"
 BP=$(free_port) PP=$(free_port) PD=$(free_port) DEAD=$(free_port)
@@ -49,8 +50,13 @@ codes+=" $(code -H "X-Source-Token: wrong" "http://127.0.0.1:$PP/")"
 codes+=" $(code -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PD/")"
 codes+=" $(code -H "X-Source-Token: $TOKEN" --data-binary @"$T/blob" "http://127.0.0.1:$PP/echo")"
 codes+=" $(printf 'GARBAGE\r\n\r\n' | "$TOOLS/pg_tcp" send 127.0.0.1 "$PP" | head -c 12)"
-check "proxy under valgrind answers 200 401 403 502 200 400" \
-	test "$codes" = "200 401 403 502 200 HTTP/1.1 400"
+# one-exchange clients over reused backend connections: every framing, a dying backend, a bad one
+for path in bytes/70000 chunked/5000 status/204 hints bye bytes/10 garbage; do
+	codes+=" $(code -H "X-Source-Token: $TOKEN" -H 'Connection: close' "http://127.0.0.1:$PP/$path")"
+done
+codes+=" $(code -I -H "X-Source-Token: $TOKEN" -H 'Connection: close' "http://127.0.0.1:$PP/x")"
+check "proxy under valgrind answers 200 401 403 502 200 400, and the one-exchange answers" \
+	test "$codes" = "200 401 403 502 200 HTTP/1.1 400 200 200 204 200 200 200 502 200"
 kill "$VG_PROXY"; wait "$VG_PROXY"; rc=$?
 [ "$rc" -eq 0 ] && ok "portgate-proxy under valgrind: no memory error, no leak, clean exit" \
 	|| { not_ok "valgrind proxy (exit $rc)"; sed 's/^/#   /' "$T/vg-proxy.log" | head -40; }

@@ -46,8 +46,8 @@ struct proxy_exchange {
 	uint32_t req_len;
 };
 
-int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri,
-			 const char *data, size_t n, size_t sent, bool reused)
+int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri, const char *data,
+			 size_t n, size_t sent, bool reused)
 {
 	struct proxy_exchange *ex = calloc(1, sizeof(*ex));
 	uint64_t have = n - ri->head_len;
@@ -335,7 +335,8 @@ static int proxy_exchange_down(struct proxy_conn *c)
 			}
 			if (!ex->answered)
 				return ex->reused && ex->req ? EX_RETRY : EX_502;
-			return n < 0 ? -errno : -EPIPE; /* cut short: the client sees it end early */
+			return n < 0 ? -errno
+				     : -EPIPE; /* cut short: the client sees it end early */
 		}
 		ex->answered = true;
 		rc = proxy_exchange_input(c, pool->copy_buf, (size_t)n);

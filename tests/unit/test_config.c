@@ -970,6 +970,16 @@ static void test_config_proxy(void **state)
 	write_conf("[portgated]\nproxy_user =\n");
 	assert_int_not_equal(LOAD(&c, err, "--config", conf), 0);
 	assert_non_null(strstr(err, ":2: [portgated] proxy_user"));
+
+	/* backend connection reuse: on by default, 0 or 1 only */
+	write_conf("");
+	assert_int_equal(LOAD(&c, err, "--config", conf), 0);
+	assert_int_equal(c.proxy_backend_reuse, 1);
+	write_conf("[portgated]\nproxy_backend_reuse = 0\n");
+	assert_int_equal(LOAD(&c, err, "--config", conf), 0);
+	assert_int_equal(c.proxy_backend_reuse, 0);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-backend-reuse", "2"), 0);
+	assert_non_null(strstr(err, "--proxy-backend-reuse"));
 }
 
 int main(void)

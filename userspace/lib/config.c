@@ -42,6 +42,7 @@ enum config_key {
 	CK_PROXY_FAIL_LIMIT,
 	CK_PROXY_FAIL_WINDOW,
 	CK_PROXY_BLOCK_SECONDS,
+	CK_PROXY_BACKEND_REUSE,
 	CK_AUDIT_FILE,
 	CK_AUDIT_MAX_BYTES,
 	CK_AUDIT_STREAM_MAXLEN,
@@ -113,6 +114,10 @@ static const struct config_setting {
 	[CK_PROXY_BLOCK_SECONDS] = { "proxy_block_seconds", "PORTGATE_PROXY_BLOCK_SECONDS",
 				     "proxy-block-seconds", "SECONDS", "600",
 				     "token proxy: how long a failing source stays blocked" },
+	[CK_PROXY_BACKEND_REUSE] = { "proxy_backend_reuse", "PORTGATE_PROXY_BACKEND_REUSE",
+				     "proxy-backend-reuse", "0|1", "1",
+				     "token proxy: Connection: close clients share idle backend "
+				     "connections" },
 	[CK_AUDIT_FILE] = { "audit_file", "PORTGATE_AUDIT_FILE", "audit-file", "PATH|off",
 			    "STATE_DIR/audit.jsonl", "audit trail as JSON lines, or off" },
 	[CK_AUDIT_MAX_BYTES] = { "audit_max_bytes", "PORTGATE_AUDIT_MAX_BYTES", "audit-max-bytes",
@@ -145,6 +150,7 @@ static const struct config_number {
 	{ CK_PROXY_FAIL_LIMIT, offsetof(struct pg_config, proxy_fail_limit), 0, 1000000 },
 	{ CK_PROXY_FAIL_WINDOW, offsetof(struct pg_config, proxy_fail_window), 1, 86400 },
 	{ CK_PROXY_BLOCK_SECONDS, offsetof(struct pg_config, proxy_block_seconds), 1, 604800 },
+	{ CK_PROXY_BACKEND_REUSE, offsetof(struct pg_config, proxy_backend_reuse), 0, 1 },
 	{ CK_AUDIT_MAX_BYTES, offsetof(struct pg_config, audit_max_bytes), 0, 1ull << 40 },
 	{ CK_AUDIT_STREAM_MAXLEN, offsetof(struct pg_config, audit_stream_maxlen), 0, 100000000 },
 	{ CK_AUDIT_WINDOW, offsetof(struct pg_config, audit_window), 1, 3600 },
@@ -835,6 +841,7 @@ static void config_defaults(struct pg_config *c)
 	c->proxy_fail_limit = 20;
 	c->proxy_fail_window = 60;
 	c->proxy_block_seconds = 600;
+	c->proxy_backend_reuse = 1;
 	c->audit_max_bytes = 100ull << 20;
 	c->audit_stream_maxlen = 100000;
 	c->audit_window = 10;

@@ -222,7 +222,8 @@ static void proxy_control_op_settings(json_t *o)
 	    proxy_control_setting(o, "head_max", 1024, PROXY_HEAD_MAX_LIMIT, &s.head_max) < 0 ||
 	    proxy_control_setting(o, "fail_limit", 1, PROXY_FAIL_LIMIT_MAX, &s.fail_limit) < 0 ||
 	    proxy_control_setting(o, "fail_window_s", 1, 86400, &s.fail_window_s) < 0 ||
-	    proxy_control_setting(o, "block_s", 0, 31 * 86400, &s.block_s) < 0) {
+	    proxy_control_setting(o, "block_s", 0, 31 * 86400, &s.block_s) < 0 ||
+	    proxy_control_setting(o, "backend_reuse", 0, 1, &s.backend_reuse) < 0) {
 		proxy_control_error(0, "settings: a value is out of range; nothing changed");
 		return;
 	}
@@ -231,6 +232,7 @@ static void proxy_control_op_settings(json_t *o)
 	__atomic_store_n(&proxy_settings.fail_limit, s.fail_limit, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.fail_window_s, s.fail_window_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.block_s, s.block_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&proxy_settings.backend_reuse, s.backend_reuse, __ATOMIC_RELAXED);
 }
 
 void proxy_control_line(const char *line, size_t len, int fd)

@@ -209,7 +209,7 @@ static ssize_t proxy_pump_splice_in(struct proxy_pool *pool, struct proxy_dir *d
 int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, size_t cap)
 {
 	size_t got = 0;
-	bool drained = false;
+	bool drained = false, copied = false;
 	int rc;
 
 	for (;;) {
@@ -244,9 +244,10 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 				cap = got + (size_t)d->limit;
 		}
 		/* A short read said the socket is drained: level-triggered epoll tells us when
-		 * more comes, which saves the read that would only return EAGAIN; after the
-		 * peer's FIN nothing more comes at all. */
-		if (drained && (d->flags & PROXY_DIR_HUP)) {
+		 * more comes, which saves the read that would only return EAGAIN. After the
+		 * peer's FIN nothing more comes at all, so a short read() is the last one; not a
+		 * short splice, which also stops when the pipe runs out of slots. */
+		if (drained && copied && (d->flags & PROXY_DIR_HUP)) {
 			d->flags |= PROXY_DIR_EOF;
 			continue;
 		}
@@ -268,6 +269,7 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 				return PROXY_PUMP_WRITE; /* dst took part only: it is full */
 			got += (size_t)n;
 			drained = n > 0 && (size_t)n < PROXY_COPY_BUF && got < cap;
+			copied = true;
 			if ((d->flags & PROXY_DIR_AUTO) && n >= PROXY_COPY_BULK)
 				d->flags &= (uint8_t) ~(PROXY_DIR_COPY | PROXY_DIR_AUTO);
 			continue;
@@ -305,5 +307,6 @@ int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, s
 			d->limit -= (uint64_t)n;
 		got += (size_t)n;
 		drained = n > 0 && d->pipe && (size_t)n < d->pipe->size && got < cap;
+		copied = false;
 	}
 }

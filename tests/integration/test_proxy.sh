@@ -101,8 +101,15 @@ curl -s -m 60 -H "X-Source-Token: $TOKEN" --data-binary @"$T/up.bin" "$A/echo" -
 check "10 MiB POST echoed back byte for byte (both directions at once)" \
 	test "$(tail -c 10485760 "$T/echoed" | sha256sum | cut -c1-64)" = "$want"
 want=$("$TOOLS/pg_echo" --gen 10485760 | sha256sum | cut -c1-64)
-got=$(curl -s -m 60 -H "X-Source-Token: $TOKEN" "$A/bytes/10485760" | sha256sum | cut -c1-64)
-check "10 MiB response arrives byte for byte (sha256)" test "$got" = "$want"
+meta=$(curl -s -m 60 -H "X-Source-Token: $TOKEN" "$A/bytes/10485760" -o "$T/resp10" \
+	-w '%{size_download} bytes, HTTP %{http_code}, %{time_total} s'; echo ", curl exit $?")
+got=$(sha256sum <"$T/resp10" | cut -c1-64)
+if [ "$got" = "$want" ]; then
+	ok "10 MiB response arrives byte for byte (sha256)"
+else
+	not_ok "10 MiB response arrives byte for byte (sha256): got $meta"
+	tail -5 "$T/proxy-a.log" | sed 's/^/#   /'
+fi
 
 # ---- TCP-level behaviour ----
 printf 'GET /one HTTP/1.1\r\nHost: x\r\nX-Source-Token: %s\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$TOKEN" |

@@ -71,6 +71,22 @@ static void test_request_not_reusable(void **state)
 		"chunked\r\n\r\n",
 		drop, &body),
 	    0);
+	/* a body on a method that should not carry one: smuggling bait, kept apart */
+	assert_int_equal(
+	    req("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n"
+		"\r\n",
+		drop, &body),
+	    0);
+	assert_int_equal(
+	    req("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n"
+		"\r\n",
+		drop, &body),
+	    1);
+	assert_int_equal(
+	    req("PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n"
+		"\r\n",
+		drop, &body),
+	    1);
 }
 
 /* proxy_framing_response on a complete head. */

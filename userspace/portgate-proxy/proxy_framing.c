@@ -49,6 +49,16 @@ bool proxy_framing_request(const struct http_request *req, const char *head, siz
 		return false;
 	if (http_content_length(req->headers, req->n_headers, body) < 0)
 		return false;
+	/*
+	 * A body only on methods that are meant to carry one: a backend that ignores the body of
+	 * a GET would take those bytes for the start of the next request on this connection, and
+	 * the next client's request would be glued to it (request smuggling). Such a request
+	 * keeps a connection of its own.
+	 */
+	if (*body && !proxy_framing_ieq(req->method, req->method_len, "post") &&
+	    !proxy_framing_ieq(req->method, req->method_len, "put") &&
+	    !proxy_framing_ieq(req->method, req->method_len, "patch"))
+		return false;
 	nl = memchr(conn->value + conn->value_len, '\n',
 		    req->head_len - (size_t)(conn->value + conn->value_len - head));
 	if (!nl)

@@ -12,8 +12,9 @@
 /*
  * Whether a request may go over a reused backend connection: HTTP/1.1, not CONNECT, no
  * Upgrade, no Transfer-Encoding (a chunked upload keeps its own connection), and a Connection
- * header that is exactly "close" (any case): the client wants one exchange, so the backend
- * connection outlives it. Then *drop is the Connection line to cut from the forwarded head
+ * header that is exactly "close" (any case), and a body only on POST, PUT or PATCH: the client
+ * wants one exchange, so the backend connection outlives it. Then *drop is the Connection line to
+ * cut from the forwarded head
  * ([start, end) offsets from the head's first byte, CRLF included) and *body the request body's
  * length. False leaves the request on a connection of its own.
  */

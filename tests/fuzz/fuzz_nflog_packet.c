@@ -2,6 +2,7 @@
 /* fuzz_nflog_packet: NFLOG messages (prefix, sequence number, packet bytes from the network) into
  * audit events, on any bytes: no crash, no read past the message, sane fields. */
 // fuzz-sources: userspace/portgated/audit_nflog.c userspace/lib/audit_event.c
+// fuzz-sources: userspace/lib/nflog_msg.c
 // fuzz-libs: -lmnl
 #include <stdint.h>
 #include <stdio.h>

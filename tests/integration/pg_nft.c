@@ -12,6 +12,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <libmnl/libmnl.h>
+#include "nflog_msg.h"
 #include "nft.h"
 
 static const char usage_text[] =
@@ -439,18 +440,9 @@ static int nflog_config(struct mnl_socket *nl, uint16_t group, uint16_t attr, co
 			size_t len, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *g;
+	struct nlmsghdr *nlh = nflog_config_msg(buf, group, attr, data, len, seq);
 	ssize_t n;
 
-	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = AF_UNSPEC;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(group);
-	mnl_attr_put(nlh, attr, len, data);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));

@@ -160,7 +160,7 @@ struct proxy_reuse_info;
  * reused: the backend connection came from the pool (then a copy of data is kept so the
  * request can be sent once more if that connection turns out dead). 0 or -ENOMEM. */
 int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri, const char *data,
-			 size_t n, size_t sent, bool reused);
+			 size_t n, bool reused);
 /* An event on c's client (client true) or backend side during the exchange. */
 void proxy_exchange_event(struct proxy_conn *c, bool client, unsigned mask);
 void proxy_exchange_free(struct proxy_conn *c);

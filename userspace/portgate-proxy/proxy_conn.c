@@ -265,19 +265,6 @@ int proxy_conn_dial(uint16_t port)
 	return fd;
 }
 
-/* Sends data[0..n) on a fresh or reused backend connection: bytes sent, or -errno. */
-static ssize_t proxy_conn_send(int fd, const char *data, size_t n)
-{
-	ssize_t sent;
-
-	do
-		sent = send(fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (sent < 0 && errno == EINTR);
-	if (sent < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	return sent;
-}
-
 /*
  * A backend connection with data[0..n) sent (as far as it went): an idle one from the pool when
  * the request is one exchange (one that the backend has closed meanwhile fails the send, and a
@@ -295,7 +282,7 @@ static ssize_t proxy_conn_open(struct proxy_conn *c, const char *data, size_t n,
 	if (pooled) {
 		c->bfd = proxy_reuse_take(c->w, port);
 		if (c->bfd >= 0) {
-			sent = proxy_conn_send(c->bfd, data, n);
+			sent = proxy_send(c->bfd, data, n);
 			if (sent > 0) {
 				*reused = true;
 				return sent;
@@ -307,7 +294,7 @@ static ssize_t proxy_conn_open(struct proxy_conn *c, const char *data, size_t n,
 	c->bfd = proxy_conn_dial(port);
 	if (c->bfd < 0)
 		return c->bfd;
-	return proxy_conn_send(c->bfd, data, n);
+	return proxy_send(c->bfd, data, n);
 }
 
 /*
@@ -326,7 +313,7 @@ static void proxy_conn_connect(struct proxy_conn *c, char *data, size_t n,
 		return;
 	}
 	proxy_stats_backend(reused);
-	if (pooled && proxy_exchange_start(c, ri, data, n, (size_t)sent, reused) < 0) {
+	if (pooled && proxy_exchange_start(c, ri, data, n, reused) < 0) {
 		proxy_conn_backend_down(c);
 		return;
 	}

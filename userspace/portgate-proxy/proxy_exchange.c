@@ -47,7 +47,7 @@ struct proxy_exchange {
 };
 
 int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri, const char *data,
-			 size_t n, size_t sent, bool reused)
+			 size_t n, bool reused)
 {
 	struct proxy_exchange *ex = calloc(1, sizeof(*ex));
 	uint64_t have = n - ri->head_len;
@@ -67,7 +67,6 @@ int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri
 	c->ex = ex;
 	c->up.flags |= PROXY_DIR_LIMIT;
 	c->up.limit = ri->body - have;
-	(void)sent;
 	return 0;
 }
 
@@ -119,20 +118,15 @@ static int proxy_exchange_send2(struct proxy_conn *c, const char *a, size_t an, 
 {
 	struct proxy_dir *d = &c->down;
 	struct iovec iov[2] = { { (void *)a, an }, { (void *)b, bn } };
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
 	ssize_t w = 0;
 	size_t wa, wb;
 
 	if (!an && !bn)
 		return 0;
 	if (!d->buf) {
-		do
-			w = sendmsg(c->cfd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-		while (w < 0 && errno == EINTR);
-		if (w < 0 && errno != EAGAIN)
-			return -errno;
+		w = proxy_sendv(c->cfd, iov, 2);
 		if (w < 0)
-			w = 0;
+			return (int)w;
 		d->bytes += (uint64_t)w;
 		if ((size_t)w == an + bn)
 			return 0;

@@ -97,17 +97,33 @@ void proxy_dir_release(struct proxy_pool *pool, struct proxy_dir *d)
 }
 
 /* Writes buf[off..len) to dst. 0 when all is written, PROXY_PUMP_WRITE, or -errno. */
+ssize_t proxy_sendv(int fd, const struct iovec *iov, int n)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+	ssize_t w;
+
+	do
+		w = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	return w;
+}
+
+ssize_t proxy_send(int fd, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)p, n };
+
+	return proxy_sendv(fd, &iov, 1);
+}
+
 int proxy_dir_flush(struct proxy_dir *d, int dst)
 {
 	while (d->off < d->len) {
-		ssize_t n =
-		    send(dst, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = proxy_send(dst, d->buf + d->off, d->len - d->off);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? PROXY_PUMP_WRITE : -errno;
-		}
+		if (n <= 0)
+			return n ? (int)n : PROXY_PUMP_WRITE;
 		d->off += (uint32_t)n;
 		d->bytes += (uint64_t)n;
 	}
@@ -165,13 +181,9 @@ static ssize_t proxy_pump_copy(struct proxy_pool *pool, struct proxy_dir *d, int
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
-	do
-		w = send(dst, pool->copy_buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (w < 0 && errno == EINTR);
-	if (w < 0 && errno != EAGAIN)
-		return -errno;
+	w = proxy_send(dst, pool->copy_buf, (size_t)n);
 	if (w < 0)
-		w = 0;
+		return w;
 	d->bytes += (uint64_t)w;
 	if (w < n) {
 		d->buf = malloc((size_t)(n - w));

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 /* Bytes moved per direction per wake-up, so one fast stream cannot starve the others. */
 #define PROXY_PUMP_CAP (256 * 1024)
@@ -80,6 +82,12 @@ void proxy_pool_destroy(struct proxy_pool *pool);
  * side failed (the caller closes the connection).
  */
 int proxy_pump(struct proxy_pool *pool, struct proxy_dir *d, int src, int dst, size_t cap);
+
+/* sendmsg(2) of iov[0..n) to a socket without blocking or SIGPIPE, again on EINTR: the bytes
+ * sent, 0 when the socket's buffer is full, or -errno. */
+ssize_t proxy_sendv(int fd, const struct iovec *iov, int n);
+/* The same for one buffer. */
+ssize_t proxy_send(int fd, const void *p, size_t n);
 
 /* Writes d's buffered bytes to dst: 0 when empty (the buffer is freed), PROXY_PUMP_WRITE, or
  * -errno. */

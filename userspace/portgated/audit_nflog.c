@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "audit_nflog.h"
 #include "log.h"
+#include "nflog_msg.h"
 
 #define AUDIT_NFLOG_RANGE    128	/* bytes copied: IP and TCP/UDP headers */
 #define AUDIT_NFLOG_RCVBUF   (16 << 20) /* a burst of drops waits here, not in the kernel */
@@ -218,19 +219,10 @@ static int audit_nflog_config(struct audit_nflog *n, uint16_t attr, const void *
 			      uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *g;
+	struct nlmsghdr *nlh = nflog_config_msg(buf, n->group, attr, data, len, seq);
 	ssize_t got;
 	int ret;
 
-	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = AF_UNSPEC;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(n->group);
-	mnl_attr_put(nlh, attr, len, data);
 	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {

@@ -6,7 +6,9 @@
 # --no-sockmap; and with --sockmap-after 0, every tunnel redirected from its first byte);
 # HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
 # for the bulk transfer); nginx with an `if` on the header; portgate-proxy --no-backend-reuse
-# (new-connection workload without the idle backend pool). One worker/thread each, loopback
+# (new-connection workload without the idle backend pool); portgate-proxy --defer-accept 0 and
+# the two gating peers with their deferred-accept options (nginx `deferred`, HAProxy
+# `defer-accept`: what portgate-proxy does by default). One worker/thread each, loopback
 # only. Workloads: wrk keep-alive, wrk with a new connection per request, one 256 MiB curl
 # transfer (median of 5). Installs wrk/haproxy/nginx from Debian when missing. Markdown on stdout.
 # Each wrk workload runs in ROUNDS rounds, every path once per round in a rotated order (so no
@@ -140,6 +142,9 @@ port HH
 port HT
 port HS
 port NG
+port PD
+port HD
+port ND
 
 # --- backend: nginx, one worker, a 100-byte file and a 256 MiB file ----------------------
 mkdir -p "$T/www"
@@ -177,8 +182,8 @@ listening "$B" "$LAST" || { echo "proxy bench skipped: the nginx backend did not
 
 # --- peers -------------------------------------------------------------------------------
 declare -A PORT LABEL SHORT BROKEN
-KEYS=(direct pg pn p0 pr hh ht hs ng)
-PORT=([direct]=$B [pg]=$PG [pn]=$PN [p0]=$P0 [pr]=$PR [hh]=$HH [ht]=$HT [hs]=$HS [ng]=$NG)
+KEYS=(direct pg pn p0 pr pd hh hd ht hs ng nd)
+PORT=([direct]=$B [pg]=$PG [pn]=$PN [p0]=$P0 [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
 LABEL=([direct]="direct (wrk → nginx backend)"
 	[pg]="portgate-proxy --threads 1, token check (default: sockmap after 1 MiB)"
 	[pn]="portgate-proxy --threads 1 --no-sockmap (recv/send, then splice)"
@@ -187,9 +192,12 @@ LABEL=([direct]="direct (wrk → nginx backend)"
 	[hh]="HAProxy http mode, ACL on X-Source-Token, nbthread 1"
 	[ht]="HAProxy tcp mode, nbthread 1 (no token check)"
 	[hs]="HAProxy tcp mode, forced splice (no token check)"
-	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker")
-SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --no-sockmap" [p0]="portgate-proxy --sockmap-after 0" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx)
-GATED=(pg pn p0 pr hh ng)
+	[pd]="portgate-proxy --threads 1 --defer-accept 0 (every connection accepted at once)"
+	[hd]="HAProxy http mode, ACL, nbthread 1, \`bind ... defer-accept\`"
+	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker"
+	[nd]="nginx \`if\`, 1 worker, \`listen ... deferred\`")
+SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --no-sockmap" [p0]="portgate-proxy --sockmap-after 0" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
+GATED=(pg pn p0 pr pd hh hd ng nd)
 
 # portgate-proxy, three ways
 hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
@@ -209,6 +217,7 @@ pg_start pg
 pg_start pn --no-sockmap
 pg_start p0 --sockmap-after 0
 pg_start pr --no-backend-reuse
+pg_start pd --defer-accept 0
 
 # HAProxy: three listeners in one process, one thread; only one is loaded at a time
 cat >"$T/haproxy.cfg" <<EOT
@@ -226,6 +235,12 @@ listen http_acl
 	http-request deny if !{ req.hdr(X-Source-Token) -m str $TOKEN }
 	http-request del-header X-Source-Token
 	server backend 127.0.0.1:$B
+listen http_acl_defer
+	mode http
+	bind 127.0.0.1:$HD defer-accept
+	http-request deny if !{ req.hdr(X-Source-Token) -m str $TOKEN }
+	http-request del-header X-Source-Token
+	server backend 127.0.0.1:$B
 listen tcp
 	mode tcp
 	bind 127.0.0.1:$HT
@@ -238,18 +253,16 @@ listen tcp_splice
 	server backend 127.0.0.1:$B
 EOT
 if ! haproxy -c -q -f "$T/haproxy.cfg" >"$T/haproxy-check.log" 2>&1; then
-	for k in hh ht hs; do BROKEN[$k]="haproxy: config rejected ($(grep -m1 ALERT "$T/haproxy-check.log"))"; done
+	for k in hh hd ht hs; do BROKEN[$k]="haproxy: config rejected ($(grep -m1 ALERT "$T/haproxy-check.log"))"; done
 else
 	start haproxy haproxy -db -f "$T/haproxy.cfg"
 	hp=$LAST
-	for k in hh ht hs; do listening "${PORT[$k]}" "$hp" || BROKEN[$k]="haproxy: did not start ($(tail -1 "$T/haproxy.log"))"; done
+	for k in hh hd ht hs; do listening "${PORT[$k]}" "$hp" || BROKEN[$k]="haproxy: did not start ($(tail -1 "$T/haproxy.log"))"; done
 fi
 
-# nginx in front: the token check as an `if`, keepalive to the backend, token removed
-nginx_conf front "	upstream backend { server 127.0.0.1:$B; keepalive 64; keepalive_requests 10000000; }
-	server {
-		listen 127.0.0.1:$NG;
-		location / {
+# nginx in front: the token check as an `if`, keepalive to the backend, token removed; a
+# second server the same but for `deferred` on its listener
+NG_LOCATION="		location / {
 			if (\$http_x_source_token != \"$TOKEN\") { return 403; }
 			proxy_pass http://backend;
 			proxy_http_version 1.1;
@@ -258,10 +271,21 @@ nginx_conf front "	upstream backend { server 127.0.0.1:$B; keepalive 64; keepali
 			proxy_buffers 8 64k;
 			proxy_busy_buffers_size 128k;
 			proxy_max_temp_file_size 0;
-		}
+		}"
+nginx_conf front "	upstream backend { server 127.0.0.1:$B; keepalive 64; keepalive_requests 10000000; }
+	server {
+		listen 127.0.0.1:$NG;
+$NG_LOCATION
+	}
+	server {
+		listen 127.0.0.1:$ND deferred;
+$NG_LOCATION
 	}" >"$T/front.conf"
 start nginx-front nginx -p "$T/" -e "$T/front.err" -c "$T/front.conf"
-listening "$NG" "$LAST" || BROKEN[ng]="nginx: did not start ($(cat "$T/nginx-front.log" "$T/front.err" 2>/dev/null | grep -m1 -E 'emerg|alert|crit'))"
+ngp=$LAST
+for k in ng nd; do
+	listening "${PORT[$k]}" "$ngp" || BROKEN[$k]="nginx: did not start ($(cat "$T/nginx-front.log" "$T/front.err" 2>/dev/null | grep -m1 -E 'emerg|alert|crit'))"
+done
 
 # --- sanity: every path serves the file with the token, the gated ones refuse without it --
 code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 5 "$@"; }
@@ -360,7 +384,7 @@ done
 for k in "${KEYS[@]}"; do bulk_median "$k"; done
 
 # How many tunnels each portgate-proxy moved to the sockmap redirect (SIGUSR1: its counters).
-for k in pg pn p0 pr; do
+for k in pg pn p0 pr pd; do
 	ok "$k" && [ -n "${PGPID[$k]:-}" ] || continue
 	kill -USR1 "${PGPID[$k]}" 2>/dev/null
 	sleep 0.3

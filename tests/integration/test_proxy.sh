@@ -155,6 +155,27 @@ printf 'GET / HTTP/1.1\r\nHost: x\r\n' | "$TOOLS/pg_tcp" slow 127.0.0.1 "$PB" 10
 ms=$((($(date +%s%N) - start) / 1000000))
 check "slow head (one byte per 100 ms, limit 500 ms): 408" grep -q '^HTTP/1.1 408' "$T/r408"
 
+# Deferred accept (TCP_DEFER_ACCEPT, 1 s by default): a connection that has sent nothing waits
+# in the kernel (SYN-RECV on the listener's side), not in the proxy; its first bytes bring it
+# in; a silent one comes in after the deferral and gets the 408 like any slow head.
+exec 7<>"/dev/tcp/127.0.0.1/$PB"
+sleep 0.3
+check "deferred accept: a silent connection waits in the kernel (SYN-RECV)" \
+	test "$(ss -Htn state syn-recv "( sport = :$PB )" | wc -l)" = 1
+printf 'GET / HTTP/1.1\r\nHost: x\r\nX-Source-Token: %s\r\nConnection: close\r\n\r\n' "$TOKEN" >&7
+check "deferred accept: its first bytes bring it in (200)" bash -c 'timeout 5 head -1 <&7 | grep -q "^HTTP/1.1 200"'
+exec 7>&-
+exec 7<>"/dev/tcp/127.0.0.1/$PB"
+start=$(date +%s%N)
+timeout 10 head -1 <&7 >"$T/r408d"
+ms=$((($(date +%s%N) - start) / 1000000))
+exec 7>&-
+if grep -q '^HTTP/1.1 408' "$T/r408d" && [ "$ms" -ge 500 ]; then
+	ok "deferred accept: a silent connection gets its 408 after the deferral and the head limit (${ms} ms)"
+else
+	not_ok "deferred accept: silent connection -> 408 ($(cat "$T/r408d"), ${ms} ms)"
+fi
+
 rm -f "$T/hold.fifo"; mkfifo "$T/hold.fifo"
 "$TOOLS/pg_tcp" hold 127.0.0.1 "$PA" 1000 "G" <"$T/hold.fifo" >"$T/hold.out" 2>&1 &
 HOLD_PIDS+=($!)
@@ -214,7 +235,8 @@ if [ "$(ulimit -n)" -lt 10500 ]; then
 else
 	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$PROXY_A/status")
 	rm -f "$T/hold.fifo"; mkfifo "$T/hold.fifo"
-	"$TOOLS/pg_tcp" hold 127.0.0.1 "$PA" 10000 <"$T/hold.fifo" >"$T/hold.out" 2>&1 &
+	# one byte each: a silent connection would wait in the kernel (deferred accept), not here
+	"$TOOLS/pg_tcp" hold 127.0.0.1 "$PA" 10000 "G" <"$T/hold.fifo" >"$T/hold.out" 2>&1 &
 	HOLD_PIDS+=($!)
 	exec 8>"$T/hold.fifo"
 	for _ in $(seq 1 300); do grep -q ready "$T/hold.out" && break; sleep 0.05; done
@@ -223,7 +245,7 @@ else
 	exec 8>&-
 	wait "${HOLD_PIDS[-1]}" 2>/dev/null
 	if grep -q 'ready 10000' "$T/hold.out" && [ "$rss1" -lt 204800 ]; then
-		ok "10,000 idle connections (no head yet): RSS $((rss1 / 1024)) MiB (from $((rss0 / 1024)) MiB)"
+		ok "10,000 idle connections (one byte of head each): RSS $((rss1 / 1024)) MiB (from $((rss0 / 1024)) MiB)"
 	else
 		not_ok "10,000 idle connections under 200 MiB ($(cat "$T/hold.out"), RSS ${rss1} KiB)"
 	fi

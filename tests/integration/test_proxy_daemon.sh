@@ -68,6 +68,11 @@ out=$(pg --json service port-add app 18181 0.0.0.0 "$TOKEN")
 grep -q '"backend_port": *9000' <<<"$out" && ok "port-add 18181 with a token: backend 9000 (first of internal_http)" || not_ok "backend ($out)"
 [ "$(proxy_field listeners)" = 1 ] && ok "status: the proxy has 1 listener" || not_ok "listeners: $(proxy_field listeners)"
 in_ns ss -Hltn 'sport = :18181' | grep -q 18181 && ok "18181 is listening as soon as port-add answers" || not_ok "18181 not listening"
+ip netns exec "$PEER" bash -c 'exec 3<>/dev/tcp/10.78.0.1/18181; sleep 1' &
+sleep 0.4
+n=$(in_ns ss -Htn state syn-recv '( sport = :18181 )' | wc -l)
+wait $!
+[ "$n" = 1 ] && ok "the listener defers accept (proxy_defer_accept = 1): a silent connection waits in the kernel" || not_ok "deferred accept: $n connection(s) in SYN-RECV"
 
 in_ns "$BIN/portgate" --socket "$SOCK" exec app -- "$TOOLS/pg_echo" --port 9000 >"$T/echo.log" 2>&1 &
 CLEANUP_PIDS+=($!)

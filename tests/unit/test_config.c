@@ -980,6 +980,16 @@ static void test_config_proxy(void **state)
 	assert_int_equal(c.proxy_backend_reuse, 0);
 	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-backend-reuse", "2"), 0);
 	assert_non_null(strstr(err, "--proxy-backend-reuse"));
+
+	/* deferred accept: 1 s by default, 0 (off) to 60 */
+	write_conf("");
+	assert_int_equal(LOAD(&c, err, "--config", conf), 0);
+	assert_int_equal(c.proxy_defer_accept, 1);
+	write_conf("[portgated]\nproxy_defer_accept = 0\n");
+	assert_int_equal(LOAD(&c, err, "--config", conf), 0);
+	assert_int_equal(c.proxy_defer_accept, 0);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-defer-accept", "61"), 0);
+	assert_non_null(strstr(err, "--proxy-defer-accept"));
 }
 
 int main(void)

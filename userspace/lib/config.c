@@ -43,6 +43,7 @@ enum config_key {
 	CK_PROXY_FAIL_WINDOW,
 	CK_PROXY_BLOCK_SECONDS,
 	CK_PROXY_BACKEND_REUSE,
+	CK_PROXY_DEFER_ACCEPT,
 	CK_AUDIT_FILE,
 	CK_AUDIT_MAX_BYTES,
 	CK_AUDIT_STREAM_MAXLEN,
@@ -118,6 +119,10 @@ static const struct config_setting {
 				     "proxy-backend-reuse", "0|1", "1",
 				     "token proxy: Connection: close clients share idle backend "
 				     "connections" },
+	[CK_PROXY_DEFER_ACCEPT] = { "proxy_defer_accept", "PORTGATE_PROXY_DEFER_ACCEPT",
+				    "proxy-defer-accept", "SECONDS", "1",
+				    "token proxy: a connection reaches the proxy once data has "
+				    "arrived or after this long (TCP_DEFER_ACCEPT, 0-60, 0 off)" },
 	[CK_AUDIT_FILE] = { "audit_file", "PORTGATE_AUDIT_FILE", "audit-file", "PATH|off",
 			    "STATE_DIR/audit.jsonl", "audit trail as JSON lines, or off" },
 	[CK_AUDIT_MAX_BYTES] = { "audit_max_bytes", "PORTGATE_AUDIT_MAX_BYTES", "audit-max-bytes",
@@ -151,6 +156,7 @@ static const struct config_number {
 	{ CK_PROXY_FAIL_WINDOW, offsetof(struct pg_config, proxy_fail_window), 1, 86400 },
 	{ CK_PROXY_BLOCK_SECONDS, offsetof(struct pg_config, proxy_block_seconds), 1, 604800 },
 	{ CK_PROXY_BACKEND_REUSE, offsetof(struct pg_config, proxy_backend_reuse), 0, 1 },
+	{ CK_PROXY_DEFER_ACCEPT, offsetof(struct pg_config, proxy_defer_accept), 0, 60 },
 	{ CK_AUDIT_MAX_BYTES, offsetof(struct pg_config, audit_max_bytes), 0, 1ull << 40 },
 	{ CK_AUDIT_STREAM_MAXLEN, offsetof(struct pg_config, audit_stream_maxlen), 0, 100000000 },
 	{ CK_AUDIT_WINDOW, offsetof(struct pg_config, audit_window), 1, 3600 },
@@ -842,6 +848,7 @@ static void config_defaults(struct pg_config *c)
 	c->proxy_fail_window = 60;
 	c->proxy_block_seconds = 600;
 	c->proxy_backend_reuse = 1;
+	c->proxy_defer_accept = 1;
 	c->audit_max_bytes = 100ull << 20;
 	c->audit_stream_maxlen = 100000;
 	c->audit_window = 10;

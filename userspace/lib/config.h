@@ -48,6 +48,7 @@ struct pg_config {
 	uint64_t proxy_fail_window;	/* proxy_fail_window; 60 s */
 	uint64_t proxy_block_seconds;	/* proxy_block_seconds; 600 */
 	uint64_t proxy_backend_reuse;	/* proxy_backend_reuse; 1 */
+	uint64_t proxy_defer_accept;	/* proxy_defer_accept, seconds; 1 */
 	/* The audit trail. */
 	char audit_file[4096];	      /* audit_file; "" = STATE_DIR/audit.jsonl; "off" */
 	uint64_t audit_max_bytes;     /* audit_max_bytes; 100 MiB (0: no cap) */

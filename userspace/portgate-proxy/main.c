@@ -37,6 +37,7 @@ struct proxy_settings proxy_settings = {
 	.linger_ms = 2000,
 	.sockmap_after = PROXY_SOCKMAP_AFTER,
 	.backend_reuse = 1,
+	.defer_accept_s = 1,
 };
 
 struct proxy_limits *proxy_limits;
@@ -87,6 +88,9 @@ static void proxy_usage(FILE *f)
 	    "  --no-backend-reuse    a backend connection per client connection, also for\n"
 	    "                        clients that send Connection: close (default: those share\n"
 	    "                        idle backend connections)\n"
+	    "  --defer-accept S      a connection reaches the proxy once its first bytes have\n"
+	    "                        arrived, or after S seconds (TCP_DEFER_ACCEPT; default 1;\n"
+	    "                        0: at once)\n"
 	    "  --user NAME           run as this user once the routes are bound\n"
 	    "  --no-seccomp          no system call filter (debugging)\n"
 	    "  -v, --verbose         debug messages\n"
@@ -126,7 +130,8 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_FWD,
 		O_SMAFTER,
 		O_NOSM,
-		O_NOREUSE
+		O_NOREUSE,
+		O_DEFER
 	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
@@ -146,6 +151,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "sockmap-after", required_argument, NULL, O_SMAFTER },
 		{ "no-sockmap", no_argument, NULL, O_NOSM },
 		{ "no-backend-reuse", no_argument, NULL, O_NOREUSE },
+		{ "defer-accept", required_argument, NULL, O_DEFER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -231,6 +237,11 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			break;
 		case O_NOREUSE:
 			proxy_settings.backend_reuse = 0;
+			break;
+		case O_DEFER:
+			if (proxy_num(optarg, 0, PROXY_DEFER_ACCEPT_MAX, &v))
+				goto bad;
+			proxy_settings.defer_accept_s = (uint32_t)v;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -25,9 +25,11 @@ struct proxy_settings {
 	uint32_t sockmap_after;	     /* bytes a tunnel pumps before it moves to the sockmap redirect
 				      * (UINT32_MAX: never; only if the BPF object is loaded) */
 	uint32_t backend_reuse;	     /* 1: one-exchange clients share idle backend connections */
+	uint32_t defer_accept_s;     /* TCP_DEFER_ACCEPT on listeners opened from now on; 0: off */
 };
 
-#define PROXY_HEAD_MAX_LIMIT (1024 * 1024)
+#define PROXY_HEAD_MAX_LIMIT   (1024 * 1024)
+#define PROXY_DEFER_ACCEPT_MAX 60
 /* --forward: auto copies small reads and splices from the first large one; the others are
  * fixed (for measurements). */
 #define PROXY_FORWARD_AUTO   0

@@ -66,7 +66,8 @@ static void proxy_control_error(int port, const char *error)
 	proxy_events_flush();
 }
 
-/* A listening TCP socket, made ready for the loops: non-blocking, Nagle off (inherited). */
+/* A listening TCP socket, made ready for the loops: non-blocking, Nagle off (inherited),
+ * accept deferred until data. */
 static int proxy_control_check_listener(int fd)
 {
 	int v = 0, one = 1;
@@ -83,6 +84,12 @@ static int proxy_control_check_listener(int fd)
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* HTTP clients speak first: the kernel holds a connection until its head starts to
+	 * arrive, which saves an empty read, an epoll registration and a wakeup per connection
+	 * (docs/proxy-protocol.md, "Deferred accept"). */
+	v = (int)PROXY_SETTING(defer_accept_s);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -223,7 +230,9 @@ static void proxy_control_op_settings(json_t *o)
 	    proxy_control_setting(o, "fail_limit", 1, PROXY_FAIL_LIMIT_MAX, &s.fail_limit) < 0 ||
 	    proxy_control_setting(o, "fail_window_s", 1, 86400, &s.fail_window_s) < 0 ||
 	    proxy_control_setting(o, "block_s", 0, 31 * 86400, &s.block_s) < 0 ||
-	    proxy_control_setting(o, "backend_reuse", 0, 1, &s.backend_reuse) < 0) {
+	    proxy_control_setting(o, "backend_reuse", 0, 1, &s.backend_reuse) < 0 ||
+	    proxy_control_setting(o, "defer_accept_s", 0, PROXY_DEFER_ACCEPT_MAX,
+				  &s.defer_accept_s) < 0) {
 		proxy_control_error(0, "settings: a value is out of range; nothing changed");
 		return;
 	}
@@ -233,6 +242,7 @@ static void proxy_control_op_settings(json_t *o)
 	__atomic_store_n(&proxy_settings.fail_window_s, s.fail_window_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.block_s, s.block_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.backend_reuse, s.backend_reuse, __ATOMIC_RELAXED);
+	__atomic_store_n(&proxy_settings.defer_accept_s, s.defer_accept_s, __ATOMIC_RELAXED);
 }
 
 void proxy_control_line(const char *line, size_t len, int fd)

@@ -160,7 +160,9 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 	long v;
 
 	*o = (struct proxy_opts){ .control_fd = -1, .seccomp = true, .sockmap = true };
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+	int li = -1;
+
+	while ((c = getopt_long(argc, argv, "vh", lo, &li)) != -1) {
 		switch (c) {
 		case O_CTL:
 			if (proxy_num(optarg, 0, 65535, &v))
@@ -261,7 +263,9 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "portgate-proxy: bad option value: %s\n", optarg);
+	/* Name the option: "bad value" alone leaves the operator guessing which one. */
+	fprintf(stderr, "portgate-proxy: --%s: bad value '%s' (see --help for the range)\n",
+		li >= 0 ? lo[li].name : "?", optarg);
 	return -EINVAL;
 usage:
 	proxy_usage(stderr);

@@ -28,6 +28,8 @@
  *   /hints     103 Early Hints, then 200 "ok"
  *   /garbage   a response that is not HTTP, then close
  *   /bye       200 "bye" (no Connection: close), then the connection is closed
+ *   /silent    no answer at all (the connection stays open)
+ *   /silent-after-100   100 Continue, then no answer
  *   HEAD       any target: the head of a 5-byte answer, no body
  *   otherwise  the request itself, head and body, as the response body
  * --bytes N answers every (non-upgrade) request with N bytes, for benchmarks.
@@ -211,6 +213,10 @@ static bool echo_scripted(struct echo_conn *c, const struct http_request *req, b
 	} else if (echo_is(t, tl, "/garbage")) {
 		echo_queuef(c, "HTTP/1.1 2x0 Oops\r\n\r\nnot http");
 		*keep = false;
+	} else if (echo_is(t, tl, "/silent")) {
+		/* nothing: a backend that took the request and hangs */
+	} else if (echo_is(t, tl, "/silent-after-100")) {
+		echo_queuef(c, "HTTP/1.1 100 Continue\r\n\r\n");
 	} else if (echo_is(t, tl, "/bye")) {
 		echo_queuef(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye");
 		*keep = false;

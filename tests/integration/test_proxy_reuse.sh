@@ -25,6 +25,7 @@ HASH="sha256:$(printf %s "$TOKEN" | sha256sum | cut -c1-64)"
 BP=$(free_port)  # pg_echo
 PR=$(free_port)  # proxy with reuse (the default)
 PN=$(free_port)  # proxy with --no-backend-reuse
+PT=$(free_port)  # proxy with a short answer deadline (--answer-timeout-ms 500)
 "$TOOLS/pg_echo" --port "$BP" >>"$T/echo.log" 2>&1 &
 CLEANUP_PIDS+=($!)
 "$BIN/portgate-proxy" --route "127.0.0.1:$PR=$BP" --token-hash "$HASH" --events "$T/events-r.log" \
@@ -34,7 +35,10 @@ PROXY_PIDS+=($PROXY_R)
 "$BIN/portgate-proxy" --route "127.0.0.1:$PN=$BP" --token-hash "$HASH" --events /dev/null \
 	--threads 1 --no-backend-reuse 2>>"$T/proxy-n.log" &
 PROXY_PIDS+=($!)
-if ! wait_port "$BP" || ! wait_port "$PR" || ! wait_port "$PN"; then
+"$BIN/portgate-proxy" --route "127.0.0.1:$PT=$BP" --token-hash "$HASH" --events "$T/events-t.log" \
+	--threads 1 --answer-timeout-ms 500 2>>"$T/proxy-t.log" &
+PROXY_PIDS+=($!)
+if ! wait_port "$BP" || ! wait_port "$PR" || ! wait_port "$PN" || ! wait_port "$PT"; then
 	not_ok "proxies and backend start"
 	tail -20 "$T"/proxy-*.log | sed 's/^/#   /'
 	exit 1
@@ -116,6 +120,36 @@ for i in $(seq 60); do
 	[ "$a" = 200 ] && [ "$b" = "200 50" ] || bad=$((bad + 1))
 done
 check "a backend that closes right after answering: 120 exchanges, none lost ($bad bad)" test "$bad" = 0
+
+# ---- a backend that takes the request and says nothing (answer deadline 500 ms) ----
+TT=http://127.0.0.1:$PT
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+start=$(date +%s%N)
+once -i "$TT/silent" >"$T/r504"
+took=$(ms "$start")
+if head -1 "$T/r504" | grep -q '^HTTP/1.1 504 Gateway Timeout' && grep -q '^{"error":"backend timeout"}' "$T/r504" &&
+	grep -qi '^Connection: close' "$T/r504" && [ "$took" -ge 450 ] && [ "$took" -lt 5000 ]; then
+	ok "a silent backend: 504 with a JSON body after the answer deadline (${took} ms)"
+else
+	not_ok "silent backend -> 504 (${took} ms)"; sed 's/^/#   /' "$T/r504"
+fi
+check "... an event: status 504, reason backend timeout" \
+	grep -q '"result":"denied","status":504,"reason":"backend timeout"' "$T/events-t.log"
+check "... and the next exchange is served (200)" test "$(once -o /dev/null -w '%{http_code}' "$TT/bytes/10")" = 200
+start=$(date +%s%N)
+c=$(once -o /dev/null -w '%{http_code}' "$TT/silent-after-100")
+took=$(ms "$start")
+check "100 Continue, then silence: cut short after the deadline, no 200 (${took} ms, $c)" \
+	sh -c "[ '$c' != 200 ] && [ '$took' -ge 450 ] && [ '$took' -lt 5000 ]"
+got=$(once --limit-rate 1M "$TT/bytes/2000000" | sha256sum | cut -c1-64)
+check "the deadline is for the response head: a 2 s download after it arrives whole" \
+	test "$got" = "$(gen_sha 2000000)"
+c=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "X-Source-Token: $TOKEN" "$TT/silent")
+check "keep-alive tunnels have no answer deadline: still waiting at 2 s (not a 504)" test "$c" = 000
+kill -USR1 "${PROXY_PIDS[-1]}"
+sleep 0.3
+check "SIGUSR1: the 504s are counted (result backend_timeout)" \
+	grep -qE "^portgate_proxy_requests_total\{port=\"$PT\".*result=\"backend_timeout\",status=\"504\"\} 1\$" "$T/proxy-t.log"
 
 # ---- keep-alive clients keep their own tunnel ----
 out=$(curl -s -m 10 -H "X-Source-Token: $TOKEN" -o /dev/null -o /dev/null \

@@ -990,6 +990,11 @@ static void test_config_proxy(void **state)
 	assert_int_equal(c.proxy_defer_accept, 0);
 	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-defer-accept", "61"), 0);
 	assert_non_null(strstr(err, "--proxy-defer-accept"));
+
+	/* the one-exchange answer deadline: 60 s by default, 100 ms to 1 h */
+	assert_int_equal(c.proxy_answer_timeout_ms, 60000);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-answer-timeout-ms", "99"), 0);
+	assert_non_null(strstr(err, "--proxy-answer-timeout-ms"));
 }
 
 int main(void)

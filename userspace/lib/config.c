@@ -44,6 +44,7 @@ enum config_key {
 	CK_PROXY_BLOCK_SECONDS,
 	CK_PROXY_BACKEND_REUSE,
 	CK_PROXY_DEFER_ACCEPT,
+	CK_PROXY_ANSWER_TIMEOUT_MS,
 	CK_AUDIT_FILE,
 	CK_AUDIT_MAX_BYTES,
 	CK_AUDIT_STREAM_MAXLEN,
@@ -123,6 +124,12 @@ static const struct config_setting {
 				    "proxy-defer-accept", "SECONDS", "1",
 				    "token proxy: a connection reaches the proxy once data has "
 				    "arrived or after this long (TCP_DEFER_ACCEPT, 0-60, 0 off)" },
+	[CK_PROXY_ANSWER_TIMEOUT_MS] = { "proxy_answer_timeout_ms",
+					 "PORTGATE_PROXY_ANSWER_TIMEOUT_MS",
+					 "proxy-answer-timeout-ms", "MS", "60000",
+					 "token proxy: one-exchange clients: the backend's "
+					 "response "
+					 "head within this long, else 504 (100-3600000)" },
 	[CK_AUDIT_FILE] = { "audit_file", "PORTGATE_AUDIT_FILE", "audit-file", "PATH|off",
 			    "STATE_DIR/audit.jsonl", "audit trail as JSON lines, or off" },
 	[CK_AUDIT_MAX_BYTES] = { "audit_max_bytes", "PORTGATE_AUDIT_MAX_BYTES", "audit-max-bytes",
@@ -157,6 +164,8 @@ static const struct config_number {
 	{ CK_PROXY_BLOCK_SECONDS, offsetof(struct pg_config, proxy_block_seconds), 1, 604800 },
 	{ CK_PROXY_BACKEND_REUSE, offsetof(struct pg_config, proxy_backend_reuse), 0, 1 },
 	{ CK_PROXY_DEFER_ACCEPT, offsetof(struct pg_config, proxy_defer_accept), 0, 60 },
+	{ CK_PROXY_ANSWER_TIMEOUT_MS, offsetof(struct pg_config, proxy_answer_timeout_ms), 100,
+	  3600000 },
 	{ CK_AUDIT_MAX_BYTES, offsetof(struct pg_config, audit_max_bytes), 0, 1ull << 40 },
 	{ CK_AUDIT_STREAM_MAXLEN, offsetof(struct pg_config, audit_stream_maxlen), 0, 100000000 },
 	{ CK_AUDIT_WINDOW, offsetof(struct pg_config, audit_window), 1, 3600 },
@@ -849,6 +858,7 @@ static void config_defaults(struct pg_config *c)
 	c->proxy_block_seconds = 600;
 	c->proxy_backend_reuse = 1;
 	c->proxy_defer_accept = 1;
+	c->proxy_answer_timeout_ms = 60000;
 	c->audit_max_bytes = 100ull << 20;
 	c->audit_stream_maxlen = 100000;
 	c->audit_window = 10;

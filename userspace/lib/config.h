@@ -42,13 +42,14 @@ struct pg_config {
 	char proxy_user[64];	 /* --proxy-user / PORTGATE_PROXY_USER / proxy_user; "" =
 				    portgate-proxy if it exists, else nobody (65534) */
 	/* The token proxy's limits (sent to portgate-proxy in its settings message). */
-	uint64_t proxy_head_timeout_ms; /* proxy_head_timeout_ms; 10000 */
-	uint64_t proxy_head_max;	/* proxy_head_max; 16384 */
-	uint64_t proxy_fail_limit;	/* proxy_fail_limit; 20 (0: never block) */
-	uint64_t proxy_fail_window;	/* proxy_fail_window; 60 s */
-	uint64_t proxy_block_seconds;	/* proxy_block_seconds; 600 */
-	uint64_t proxy_backend_reuse;	/* proxy_backend_reuse; 1 */
-	uint64_t proxy_defer_accept;	/* proxy_defer_accept, seconds; 1 */
+	uint64_t proxy_head_timeout_ms;	  /* proxy_head_timeout_ms; 10000 */
+	uint64_t proxy_head_max;	  /* proxy_head_max; 16384 */
+	uint64_t proxy_fail_limit;	  /* proxy_fail_limit; 20 (0: never block) */
+	uint64_t proxy_fail_window;	  /* proxy_fail_window; 60 s */
+	uint64_t proxy_block_seconds;	  /* proxy_block_seconds; 600 */
+	uint64_t proxy_backend_reuse;	  /* proxy_backend_reuse; 1 */
+	uint64_t proxy_defer_accept;	  /* proxy_defer_accept, seconds; 1 */
+	uint64_t proxy_answer_timeout_ms; /* proxy_answer_timeout_ms; 60000 */
 	/* The audit trail. */
 	char audit_file[4096];	      /* audit_file; "" = STATE_DIR/audit.jsonl; "off" */
 	uint64_t audit_max_bytes;     /* audit_max_bytes; 100 MiB (0: no cap) */

@@ -534,6 +534,8 @@ const char *http_status_reason(int status)
 		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
 	default:
 		return "Unknown";
 	}

@@ -38,6 +38,7 @@ struct proxy_settings proxy_settings = {
 	.sockmap_after = PROXY_SOCKMAP_AFTER,
 	.backend_reuse = 1,
 	.defer_accept_s = 1,
+	.answer_timeout_ms = 60000,
 };
 
 struct proxy_limits *proxy_limits;
@@ -91,6 +92,8 @@ static void proxy_usage(FILE *f)
 	    "  --defer-accept S      a connection reaches the proxy once its first bytes have\n"
 	    "                        arrived, or after S seconds (TCP_DEFER_ACCEPT; default 1;\n"
 	    "                        0: at once)\n"
+	    "  --answer-timeout-ms N one-exchange clients: the backend's response head must\n"
+	    "                        come within N ms, else 504 (60000)\n"
 	    "  --user NAME           run as this user once the routes are bound\n"
 	    "  --no-seccomp          no system call filter (debugging)\n"
 	    "  -v, --verbose         debug messages\n"
@@ -131,7 +134,8 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_SMAFTER,
 		O_NOSM,
 		O_NOREUSE,
-		O_DEFER
+		O_DEFER,
+		O_ANSWER
 	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
@@ -152,6 +156,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "no-sockmap", no_argument, NULL, O_NOSM },
 		{ "no-backend-reuse", no_argument, NULL, O_NOREUSE },
 		{ "defer-accept", required_argument, NULL, O_DEFER },
+		{ "answer-timeout-ms", required_argument, NULL, O_ANSWER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -244,6 +249,12 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			if (proxy_num(optarg, 0, PROXY_DEFER_ACCEPT_MAX, &v))
 				goto bad;
 			proxy_settings.defer_accept_s = (uint32_t)v;
+			break;
+		case O_ANSWER:
+			if (proxy_num(optarg, PROXY_ANSWER_TIMEOUT_MIN, PROXY_ANSWER_TIMEOUT_MAX,
+				      &v))
+				goto bad;
+			proxy_settings.answer_timeout_ms = (uint32_t)v;
 			break;
 		case 'v':
 			o->verbose = true;

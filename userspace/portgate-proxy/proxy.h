@@ -26,10 +26,13 @@ struct proxy_settings {
 				      * (UINT32_MAX: never; only if the BPF object is loaded) */
 	uint32_t backend_reuse;	     /* 1: one-exchange clients share idle backend connections */
 	uint32_t defer_accept_s;     /* TCP_DEFER_ACCEPT on listeners opened from now on; 0: off */
+	uint32_t answer_timeout_ms;  /* one exchange: the backend's response head (504) */
 };
 
-#define PROXY_HEAD_MAX_LIMIT   (1024 * 1024)
-#define PROXY_DEFER_ACCEPT_MAX 60
+#define PROXY_HEAD_MAX_LIMIT	 (1024 * 1024)
+#define PROXY_DEFER_ACCEPT_MAX	 60
+#define PROXY_ANSWER_TIMEOUT_MIN 100
+#define PROXY_ANSWER_TIMEOUT_MAX 3600000
 /* --forward: auto copies small reads and splices from the first large one; the others are
  * fixed (for measurements). */
 #define PROXY_FORWARD_AUTO   0
@@ -69,6 +72,7 @@ enum proxy_list {
 	PROXY_LIST_HEAD,
 	PROXY_LIST_CONNECT,
 	PROXY_LIST_LINGER,
+	PROXY_LIST_ANSWER, /* one exchange, waiting for the response head: moves like a tunnel */
 	PROXY_LIST_TUNNEL,
 	PROXY_LIST_MAX
 };
@@ -166,6 +170,8 @@ int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri
 /* An event on c's client (client true) or backend side during the exchange. */
 void proxy_exchange_event(struct proxy_conn *c, bool client, unsigned mask);
 void proxy_exchange_free(struct proxy_conn *c);
+/* c's answer deadline passed (PROXY_LIST_ANSWER): 504, or cut short after an interim one. */
+void proxy_exchange_expired(struct proxy_conn *c);
 
 /* ---- sockmap redirect of tunnels (proxy_bypass.c) ---- */
 
@@ -212,6 +218,7 @@ enum proxy_result {
 	PROXY_R_408,
 	PROXY_R_431,
 	PROXY_R_502,
+	PROXY_R_504,
 	PROXY_R_BLOCKED, /* refused at accept: the source is blocked (403) */
 	PROXY_R_ABORTED, /* the client left before its head was complete */
 	PROXY_R_MAX

@@ -209,7 +209,9 @@ static void proxy_conn_tunnel(struct proxy_conn *c)
 	struct proxy_worker *w = c->w;
 	int rc;
 
-	proxy_worker_list_add(w, c, PROXY_LIST_TUNNEL);
+	/* One exchange has a deadline for the response head; a tunnel's lifetime is the
+	 * client's business (a WebSocket may idle for hours). */
+	proxy_worker_list_add(w, c, c->ex ? PROXY_LIST_ANSWER : PROXY_LIST_TUNNEL);
 	proxy_stats_count(c->port, PROXY_R_ALLOWED);
 	proxy_event_decision(&c->peer, c->port, c->route, 200, "valid token");
 	c->down_wait = PROXY_PUMP_READ;
@@ -558,6 +560,7 @@ static void proxy_conn_client_cb(struct evloop *loop, int fd, unsigned mask, voi
 	case PROXY_LIST_HEAD:
 		proxy_conn_read_head(c);
 		break;
+	case PROXY_LIST_ANSWER:
 	case PROXY_LIST_TUNNEL:
 		proxy_conn_tunnel_event(c, true, mask);
 		break;
@@ -575,7 +578,7 @@ static void proxy_conn_backend_cb(struct evloop *loop, int fd, unsigned mask, vo
 
 	if (c->list == PROXY_LIST_CONNECT)
 		proxy_conn_connected(c);
-	else if (c->list == PROXY_LIST_TUNNEL)
+	else if (c->list == PROXY_LIST_TUNNEL || c->list == PROXY_LIST_ANSWER)
 		proxy_conn_tunnel_event(c, false, mask);
 }
 
@@ -623,6 +626,8 @@ static uint64_t proxy_conn_duration(enum proxy_list l)
 		return PROXY_SETTING(connect_timeout_ms);
 	case PROXY_LIST_LINGER:
 		return PROXY_SETTING(linger_ms);
+	case PROXY_LIST_ANSWER:
+		return PROXY_SETTING(answer_timeout_ms);
 	default:
 		return 0;
 	}
@@ -643,6 +648,9 @@ uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t n
 			break;
 		case PROXY_LIST_CONNECT:
 			proxy_conn_backend_down(c);
+			break;
+		case PROXY_LIST_ANSWER:
+			proxy_exchange_expired(c);
 			break;
 		default:
 			proxy_conn_close(c);

@@ -232,7 +232,9 @@ static void proxy_control_op_settings(json_t *o)
 	    proxy_control_setting(o, "block_s", 0, 31 * 86400, &s.block_s) < 0 ||
 	    proxy_control_setting(o, "backend_reuse", 0, 1, &s.backend_reuse) < 0 ||
 	    proxy_control_setting(o, "defer_accept_s", 0, PROXY_DEFER_ACCEPT_MAX,
-				  &s.defer_accept_s) < 0) {
+				  &s.defer_accept_s) < 0 ||
+	    proxy_control_setting(o, "answer_timeout_ms", PROXY_ANSWER_TIMEOUT_MIN,
+				  PROXY_ANSWER_TIMEOUT_MAX, &s.answer_timeout_ms) < 0) {
 		proxy_control_error(0, "settings: a value is out of range; nothing changed");
 		return;
 	}
@@ -243,6 +245,7 @@ static void proxy_control_op_settings(json_t *o)
 	__atomic_store_n(&proxy_settings.block_s, s.block_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.backend_reuse, s.backend_reuse, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.defer_accept_s, s.defer_accept_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&proxy_settings.answer_timeout_ms, s.answer_timeout_ms, __ATOMIC_RELAXED);
 }
 
 void proxy_control_line(const char *line, size_t len, int fd)

@@ -194,8 +194,10 @@ static int proxy_exchange_headed(struct proxy_conn *c, const struct http_respons
 		return -EBADMSG;
 	*used = hl + (size_t)b;
 	if (r->status < 200) {
-		/* 100 Continue, 103 Early Hints: passed on as they are; the final one follows. */
+		/* 100 Continue, 103 Early Hints: passed on as they are; the final one follows,
+		 * with a deadline of its own. */
 		ex->phase = EX_HEAD;
+		proxy_worker_list_add(c->w, c, PROXY_LIST_ANSWER);
 		return proxy_exchange_send(c, buf, *used);
 	}
 	/* The client's connection ends with this response: the head says so. */
@@ -205,6 +207,8 @@ static int proxy_exchange_headed(struct proxy_conn *c, const struct http_respons
 	rc = proxy_exchange_send2(c, h, proxy_framing_close_head(r, buf, hl, h), buf + hl,
 				  (size_t)b);
 	free(h);
+	/* The answer has come: from here the body takes as long as it takes (a download). */
+	proxy_worker_list_add(c->w, c, PROXY_LIST_TUNNEL);
 	return rc;
 }
 
@@ -396,6 +400,17 @@ static int proxy_exchange_retry(struct proxy_conn *c)
 	ex->head_len = 0;
 	proxy_stats_backend(false);
 	return 0;
+}
+
+void proxy_exchange_expired(struct proxy_conn *c)
+{
+	/* The backend took the request and said nothing in time: 504 while the client has had
+	 * nothing yet (after an interim response it can only be cut short). The backend
+	 * connection is closed, never pooled: its answer may still come. */
+	if (!c->down.bytes && !c->down.buf)
+		proxy_conn_fail_backend(c, 504, "backend timeout");
+	else
+		proxy_conn_close(c);
 }
 
 /* Watches what each side waits for (the tunnel's rule: up reads the client and writes the

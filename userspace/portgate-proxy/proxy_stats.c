@@ -16,10 +16,15 @@ static const struct {
 	const char *name;
 	int status;
 } proxy_results[PROXY_R_MAX] = {
-	[PROXY_R_ALLOWED] = { "allowed", 200 },	 [PROXY_R_400] = { "malformed", 400 },
-	[PROXY_R_401] = { "missing", 401 },	 [PROXY_R_403] = { "wrong", 403 },
-	[PROXY_R_408] = { "slow", 408 },	 [PROXY_R_431] = { "too_large", 431 },
-	[PROXY_R_502] = { "backend_down", 502 }, [PROXY_R_BLOCKED] = { "blocked", 403 },
+	[PROXY_R_ALLOWED] = { "allowed", 200 },
+	[PROXY_R_400] = { "malformed", 400 },
+	[PROXY_R_401] = { "missing", 401 },
+	[PROXY_R_403] = { "wrong", 403 },
+	[PROXY_R_408] = { "slow", 408 },
+	[PROXY_R_431] = { "too_large", 431 },
+	[PROXY_R_502] = { "backend_down", 502 },
+	[PROXY_R_BLOCKED] = { "blocked", 403 },
+	[PROXY_R_504] = { "backend_timeout", 504 },
 	[PROXY_R_ABORTED] = { "aborted", 0 },
 };
 
@@ -69,6 +74,8 @@ enum proxy_result proxy_stats_result(int status)
 		return PROXY_R_431;
 	case 502:
 		return PROXY_R_502;
+	case 504:
+		return PROXY_R_504;
 	default:
 		return PROXY_R_ABORTED;
 	}

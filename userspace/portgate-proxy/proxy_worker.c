@@ -105,6 +105,9 @@ void proxy_worker_list_add(struct proxy_worker *w, struct proxy_conn *c, enum pr
 		case PROXY_LIST_CONNECT:
 			due = c->since + PROXY_SETTING(connect_timeout_ms);
 			break;
+		case PROXY_LIST_ANSWER:
+			due = c->since + PROXY_SETTING(answer_timeout_ms);
+			break;
 		default:
 			due = c->since + PROXY_SETTING(linger_ms);
 		}

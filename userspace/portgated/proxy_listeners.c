@@ -247,12 +247,13 @@ void proxy_listeners_start(struct proxy_supervisor *s)
 {
 	const struct pg_config *c = &s->d->cfg;
 	json_t *msg = json_pack(
-	    "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "op", "settings", "head_timeout_ms",
+	    "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "op", "settings", "head_timeout_ms",
 	    (json_int_t)c->proxy_head_timeout_ms, "head_max", (json_int_t)c->proxy_head_max,
 	    "fail_limit", (json_int_t)c->proxy_fail_limit, "fail_window_s",
 	    (json_int_t)c->proxy_fail_window, "block_s", (json_int_t)c->proxy_block_seconds,
 	    "backend_reuse", (json_int_t)c->proxy_backend_reuse, "defer_accept_s",
-	    (json_int_t)c->proxy_defer_accept);
+	    (json_int_t)c->proxy_defer_accept, "answer_timeout_ms",
+	    (json_int_t)c->proxy_answer_timeout_ms);
 
 	s->n_listeners = 0;
 	if (msg)
@@ -287,6 +288,8 @@ static const char *proxy_listeners_result(json_t *ev)
 		return "head_too_large";
 	case 502:
 		return "backend_down";
+	case 504:
+		return "backend_timeout";
 	default:
 		return "denied";
 	}

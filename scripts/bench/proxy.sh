@@ -179,6 +179,7 @@ EOT
 nginx_conf backend "	server { listen 127.0.0.1:$B; root $T/www; location / { } }" >"$T/backend.conf"
 start backend nginx -p "$T/" -e "$T/backend.err" -c "$T/backend.conf"
 listening "$B" "$LAST" || { echo "proxy bench skipped: the nginx backend did not start:"; cat "$T/backend.log" "$T/backend.err" 2>/dev/null | sort -u | sed 's/^/    /'; exit 0; }
+BACKEND_MASTER=$LAST
 
 # --- peers -------------------------------------------------------------------------------
 declare -A PORT LABEL SHORT BROKEN
@@ -283,6 +284,7 @@ $NG_LOCATION
 	}" >"$T/front.conf"
 start nginx-front nginx -p "$T/" -e "$T/front.err" -c "$T/front.conf"
 ngp=$LAST
+NGINX_FRONT_MASTER=$ngp
 for k in ng nd; do
 	listening "${PORT[$k]}" "$ngp" || BROKEN[$k]="nginx: did not start ($(cat "$T/nginx-front.log" "$T/front.err" 2>/dev/null | grep -m1 -E 'emerg|alert|crit'))"
 done
@@ -304,8 +306,31 @@ for k in "${KEYS[@]}"; do
 	fi
 done
 
+# --- CPU accounting: where the two cores go, per request --------------------------------
+# The front process of each path (the proxy; nginx's worker; HAProxy) and the backend's worker,
+# found once everything runs; the machine's busy and idle time from /proc/stat.
+declare -A FRONT
+HZ=$(getconf CLK_TCK)
+workers_of() { pgrep -P "$1" 2>/dev/null | tr '\n' ' '; }
+BACKEND_PIDS=$(workers_of "$BACKEND_MASTER")
+for k in pg pn p0 pr pd; do FRONT[$k]=${PGPID[$k]:-}; done
+for k in hh hd ht hs; do FRONT[$k]=${hp:-}; done
+for k in ng nd; do FRONT[$k]=$(workers_of "${NGINX_FRONT_MASTER:-0}"); done
+proc_ticks() { # proc_ticks PID...: user+system ticks of these processes, all threads
+	local p t=0
+	for p in "$@"; do
+		# past the ") " that ends the command name (which may hold spaces): utime, stime
+		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo "$t"
+}
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; } # busy idle
+per_req() { # per_req TICKS REQUESTS: microseconds of CPU per request
+	awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }'
+}
+
 # --- measurements ------------------------------------------------------------------------
-declare -A RPS P50 P99 GBS ALL
+declare -A RPS P50 P99 GBS ALL CPU FRONTCPU BACKCPU IDLE
 us() { # "123.45us" / "1.20ms" / "2.00s" -> microseconds
 	awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
 		m = (u == "us") ? 1 : (u == "ms") ? 1e3 : (u == "s") ? 1e6 : (u == "m") ? 6e7 : -1
@@ -314,8 +339,21 @@ us() { # "123.45us" / "1.20ms" / "2.00s" -> microseconds
 wrk_run() { # wrk_run KEY ka|nc [SECONDS [ROUND]]: one round into ROUND_RPS etc.
 	local k=$1 mode=$2 d=${3:-$DUR} round=${4:-0} f=$T/wrk-$1-$2-${4:-0}.txt extra=() r
 	[ "$mode" = nc ] && extra=(-H "Connection: close")
+	local busy0 idle0 busy1 idle1 front0 back0 n
+	# shellcheck disable=SC2086 # pid lists
+	read -r busy0 idle0 < <(machine_ticks)
+	# shellcheck disable=SC2086
+	front0=$(proc_ticks ${FRONT[$k]:-}) back0=$(proc_ticks $BACKEND_PIDS)
 	run timeout -k 2 $((d + 15)) wrk -t1 -c"$CONNS" -d"${d}s" --latency -H "X-Source-Token: $TOKEN" "${extra[@]}" \
 		"http://127.0.0.1:${PORT[$k]}/small" >"$f"
+	read -r busy1 idle1 < <(machine_ticks)
+	n=$(awk '/ requests in / { print $1 }' "$f")
+	CPU[$k,$mode,$round]=$(per_req $((busy1 - busy0)) "$n")
+	# shellcheck disable=SC2086
+	FRONTCPU[$k,$mode,$round]=$([ -n "${FRONT[$k]:-}" ] && per_req $(($(proc_ticks ${FRONT[$k]}) - front0)) "$n")
+	# shellcheck disable=SC2086
+	BACKCPU[$k,$mode,$round]=$(per_req $(($(proc_ticks $BACKEND_PIDS) - back0)) "$n")
+	IDLE[$k,$mode,$round]=$(awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) 'BEGIN { if (b + i > 0) printf "%.0f", 100 * i / (b + i) }')
 	r=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$f")
 	RPS[$k,$mode,$round]=$r
 	P50[$k,$mode,$round]=$(us "$(awk '$1 == "50%" { print $2 }' "$f")")
@@ -338,6 +376,10 @@ median() {
 	RPS[$k,$mode]=${RPS[$k,$mode,$best]}
 	P50[$k,$mode]=${P50[$k,$mode,$best]}
 	P99[$k,$mode]=${P99[$k,$mode,$best]}
+	CPU[$k,$mode]=${CPU[$k,$mode,$best]:-}
+	FRONTCPU[$k,$mode]=${FRONTCPU[$k,$mode,$best]:-}
+	BACKCPU[$k,$mode]=${BACKCPU[$k,$mode,$best]:-}
+	IDLE[$k,$mode]=${IDLE[$k,$mode,$best]:-}
 }
 declare -A ROUNDS_OF
 bulk() { # bulk KEY: one 256 MiB transfer, GB/s appended to ALL[KEY]
@@ -425,6 +467,17 @@ for k in "${KEYS[@]}"; do
 	else
 		echo "| ${LABEL[$k]} | $(cell_rps "$k" ka) | $(cell_lat P50 "$k" ka) | $(cell_lat P99 "$k" ka) | $(cell_rps "$k" nc) | $(cell_lat P50 "$k" nc) | $(cell_lat P99 "$k" nc) | $(cell_gbs "$k") |"
 	fi
+done
+cat <<EOT
+
+CPU per request in the same median rounds (/proc/stat and each process's /proc/PID/stat over the wrk run, $HZ ticks/s): the whole machine (2 cores, wrk included), the path's front process (proxy, HAProxy, nginx's worker), the backend nginx's worker, and the share of the machine left idle.
+
+| path | keep-alive: machine µs/req | front | backend | idle | new conn.: machine µs/req | front | backend | idle |
+|---|---|---|---|---|---|---|---|---|
+EOT
+for k in "${WKEYS[@]}"; do
+	ok "$k" || continue
+	echo "| ${SHORT[$k]} | ${CPU[$k,ka]:-} | ${FRONTCPU[$k,ka]:--} | ${BACKCPU[$k,ka]:-} | ${IDLE[$k,ka]:+${IDLE[$k,ka]}%} | ${CPU[$k,nc]:-} | ${FRONTCPU[$k,nc]:--} | ${BACKCPU[$k,nc]:-} | ${IDLE[$k,nc]:+${IDLE[$k,nc]}%} |"
 done
 line=
 for k in "${KEYS[@]}"; do [ -n "${ALL[$k]:-}" ] && line+="${line:+; }${SHORT[$k]}: ${ALL[$k]}"; done

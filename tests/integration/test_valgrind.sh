@@ -35,7 +35,7 @@ BP=$(free_port) PP=$(free_port) PD=$(free_port) DEAD=$(free_port)
 "$TOOLS/pg_echo" --port "$BP" >>"$T/echo.log" 2>&1 &
 CLEANUP_PIDS+=($!)
 $VG --log-file="$T/vg-proxy.log" "$BIN/portgate-proxy" --route "127.0.0.1:$PP=$BP" \
-	--route "127.0.0.1:$PD=$DEAD" --token-hash "$HASH" --threads 2 --no-seccomp \
+	--route "127.0.0.1:$PD=$DEAD" --token-hash "$HASH" --threads 2 --no-seccomp --answer-timeout-ms 2000 \
 	--events "$T/vg-events.log" 2>>"$T/vg-proxy.err" &
 VG_PROXY=$!
 CLEANUP_PIDS+=($VG_PROXY)
@@ -55,8 +55,12 @@ for path in bytes/70000 chunked/5000 status/204 hints bye bytes/10 garbage; do
 	codes+=" $(code -H "X-Source-Token: $TOKEN" -H 'Connection: close' "http://127.0.0.1:$PP/$path")"
 done
 codes+=" $(code -I -H "X-Source-Token: $TOKEN" -H 'Connection: close' "http://127.0.0.1:$PP/x")"
+# a silent backend: 504 at the answer deadline; silent after 100 Continue: cut short
+for path in silent silent-after-100; do
+	codes+=" $(code -H "X-Source-Token: $TOKEN" -H 'Connection: close' "http://127.0.0.1:$PP/$path")"
+done
 check "proxy under valgrind answers 200 401 403 502 200 400, and the one-exchange answers" \
-	test "$codes" = "200 401 403 502 200 HTTP/1.1 400 200 200 204 200 200 200 502 200"
+	test "$codes" = "200 401 403 502 200 HTTP/1.1 400 200 200 204 200 200 200 502 200 504 100"
 kill "$VG_PROXY"; wait "$VG_PROXY"; rc=$?
 [ "$rc" -eq 0 ] && ok "portgate-proxy under valgrind: no memory error, no leak, clean exit" \
 	|| { not_ok "valgrind proxy (exit $rc)"; sed 's/^/#   /' "$T/vg-proxy.log" | head -40; }

@@ -144,6 +144,13 @@ check "100 Continue, then silence: cut short after the deadline, no 200 (${took}
 got=$(once --limit-rate 1M "$TT/bytes/2000000" | sha256sum | cut -c1-64)
 check "the deadline is for the response head: a 2 s download after it arrives whole" \
 	test "$got" = "$(gen_sha 2000000)"
+head -c 1500000 /dev/urandom >"$T/up15"
+want15=$(sha256sum <"$T/up15" | cut -c1-64)
+for expect in 'Expect:' 'Expect: 100-continue'; do
+	got=$(once -H "$expect" --limit-rate 1M --data-binary @"$T/up15" "$TT/sha256")
+	check "... and it starts once the request is all sent: a 1.5 s upload ($expect) is not cut" \
+		test "$got" = "$want15"
+done
 c=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "X-Source-Token: $TOKEN" "$TT/silent")
 check "keep-alive tunnels have no answer deadline: still waiting at 2 s (not a 504)" test "$c" = 000
 kill -USR1 "${PROXY_PIDS[-1]}"

@@ -170,6 +170,9 @@ int proxy_exchange_start(struct proxy_conn *c, const struct proxy_reuse_info *ri
 /* An event on c's client (client true) or backend side during the exchange. */
 void proxy_exchange_event(struct proxy_conn *c, bool client, unsigned mask);
 void proxy_exchange_free(struct proxy_conn *c);
+/* Starts c's answer deadline (PROXY_LIST_ANSWER) once the whole request is sent and no final
+ * response head has come; else nothing. */
+void proxy_exchange_arm(struct proxy_conn *c);
 /* c's answer deadline passed (PROXY_LIST_ANSWER): 504, or cut short after an interim one. */
 void proxy_exchange_expired(struct proxy_conn *c);
 

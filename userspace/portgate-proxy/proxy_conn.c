@@ -209,9 +209,7 @@ static void proxy_conn_tunnel(struct proxy_conn *c)
 	struct proxy_worker *w = c->w;
 	int rc;
 
-	/* One exchange has a deadline for the response head; a tunnel's lifetime is the
-	 * client's business (a WebSocket may idle for hours). */
-	proxy_worker_list_add(w, c, c->ex ? PROXY_LIST_ANSWER : PROXY_LIST_TUNNEL);
+	proxy_worker_list_add(w, c, PROXY_LIST_TUNNEL);
 	proxy_stats_count(c->port, PROXY_R_ALLOWED);
 	proxy_event_decision(&c->peer, c->port, c->route, 200, "valid token");
 	c->down_wait = PROXY_PUMP_READ;
@@ -239,6 +237,8 @@ static void proxy_conn_tunnel(struct proxy_conn *c)
 		}
 		c->up_wait = (uint8_t)rc;
 	}
+	if (c->ex)
+		proxy_exchange_arm(c);
 	proxy_conn_pumped(c);
 }
 

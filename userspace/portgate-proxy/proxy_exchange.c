@@ -195,9 +195,10 @@ static int proxy_exchange_headed(struct proxy_conn *c, const struct http_respons
 	*used = hl + (size_t)b;
 	if (r->status < 200) {
 		/* 100 Continue, 103 Early Hints: passed on as they are; the final one follows,
-		 * with a deadline of its own. */
+		 * its deadline counted afresh (proxy_exchange_arm), after the body a 100 asks
+		 * for. */
 		ex->phase = EX_HEAD;
-		proxy_worker_list_add(c->w, c, PROXY_LIST_ANSWER);
+		proxy_worker_list_add(c->w, c, PROXY_LIST_TUNNEL);
 		return proxy_exchange_send(c, buf, *used);
 	}
 	/* The client's connection ends with this response: the head says so. */
@@ -352,12 +353,19 @@ static bool proxy_exchange_nothing_unread(int fd)
 	return n == 0 || (n < 0 && errno == EAGAIN);
 }
 
+/* The whole request (head and Content-Length body) is in the backend's socket. */
+static bool proxy_exchange_request_sent(const struct proxy_conn *c)
+{
+	return (c->up.flags & (PROXY_DIR_DONE | PROXY_DIR_LIMIT)) ==
+		   (PROXY_DIR_DONE | PROXY_DIR_LIMIT) &&
+	       !c->up.limit;
+}
+
 /* The response is out: the backend connection to the pool (or closed), the client to its FIN. */
 static void proxy_exchange_finish(struct proxy_conn *c)
 {
 	struct proxy_exchange *ex = c->ex;
-	bool reuse = ex->keep && !ex->stray && (c->up.flags & PROXY_DIR_DONE) &&
-		     (c->up.flags & PROXY_DIR_LIMIT) && !c->up.limit;
+	bool reuse = ex->keep && !ex->stray && proxy_exchange_request_sent(c);
 
 	if (reuse) {
 		proxy_reuse_give(c->w, c->route->backend_port, c->bfd);
@@ -402,6 +410,15 @@ static int proxy_exchange_retry(struct proxy_conn *c)
 	return 0;
 }
 
+void proxy_exchange_arm(struct proxy_conn *c)
+{
+	/* The clock runs from the last request byte handed over (a slow upload is the client's
+	 * pace, not the backend's silence) to the final response head. */
+	if (c->ex->phase == EX_HEAD && c->list != PROXY_LIST_ANSWER &&
+	    proxy_exchange_request_sent(c))
+		proxy_worker_list_add(c->w, c, PROXY_LIST_ANSWER);
+}
+
 void proxy_exchange_expired(struct proxy_conn *c)
 {
 	/* The backend took the request and said nothing in time: 504 while the client has had
@@ -417,6 +434,7 @@ void proxy_exchange_expired(struct proxy_conn *c)
  * backend, down the other way). */
 static void proxy_exchange_watch(struct proxy_conn *c, int down)
 {
+	proxy_exchange_arm(c);
 	c->down_wait = down == EX_WRITE ? PROXY_PUMP_WRITE : PROXY_PUMP_READ;
 	proxy_conn_update(c);
 }

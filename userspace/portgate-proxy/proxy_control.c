@@ -89,7 +89,8 @@ static int proxy_control_check_listener(int fd)
 	 * (docs/proxy-protocol.md, "Deferred accept"). */
 	v = (int)PROXY_SETTING(defer_accept_s);
 	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)) < 0)
-		return -errno;
+		log_warn("TCP_DEFER_ACCEPT refused (%s): this listener accepts at once",
+			 strerror(errno)); /* an optimisation: serve anyway */
 	return 0;
 }
 

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # portgate-proxy next to its peers, side by side in one run, against one backend (nginx, one
 # worker, a 100-byte file and a 256 MiB file): direct; portgate-proxy (--threads 1: as shipped,
-# i.e. recv/send for small reads, splice for large ones, the sockmap redirect after 1 MiB; with
-# --no-sockmap; and with --sockmap-after 0, every tunnel redirected from its first byte);
+# i.e. recv/send for small reads, splice for large ones; with --sockmap-after 1048576, the old
+# default that moved bulk tunnels to the sockmap redirect mid-stream; and with
+# --sockmap-after 0, every tunnel redirected from its first byte);
 # HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
 # for the bulk transfer); nginx with an `if` on the header; portgate-proxy --no-backend-reuse
 # (new-connection workload without the idle backend pool); portgate-proxy --defer-accept 0 and
@@ -186,8 +187,8 @@ declare -A PORT LABEL SHORT BROKEN
 KEYS=(direct pg pn p0 pr pd hh hd ht hs ng nd)
 PORT=([direct]=$B [pg]=$PG [pn]=$PN [p0]=$P0 [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
 LABEL=([direct]="direct (wrk → nginx backend)"
-	[pg]="portgate-proxy --threads 1, token check (default: sockmap after 1 MiB)"
-	[pn]="portgate-proxy --threads 1 --no-sockmap (recv/send, then splice)"
+	[pg]="portgate-proxy --threads 1, token check (default: recv/send, then splice)"
+	[pn]="portgate-proxy --threads 1 --sockmap-after 1048576 (redirect after 1 MiB, mid-stream)"
 	[p0]="portgate-proxy --threads 1 --sockmap-after 0 (redirect from the first byte)"
 	[pr]="portgate-proxy --threads 1 --no-backend-reuse (a backend connection per client connection)"
 	[hh]="HAProxy http mode, ACL on X-Source-Token, nbthread 1"
@@ -197,7 +198,7 @@ LABEL=([direct]="direct (wrk → nginx backend)"
 	[hd]="HAProxy http mode, ACL, nbthread 1, \`bind ... defer-accept\`"
 	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker"
 	[nd]="nginx \`if\`, 1 worker, \`listen ... deferred\`")
-SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --no-sockmap" [p0]="portgate-proxy --sockmap-after 0" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
+SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --sockmap-after 1 MiB" [p0]="portgate-proxy --sockmap-after 0" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
 GATED=(pg pn p0 pr pd hh hd ng nd)
 
 # portgate-proxy, three ways
@@ -215,7 +216,7 @@ pg_start() { # pg_start KEY ARGS...
 }
 declare -A PGPID
 pg_start pg
-pg_start pn --no-sockmap
+pg_start pn --sockmap-after 1048576
 pg_start p0 --sockmap-after 0
 pg_start pr --no-backend-reuse
 pg_start pd --defer-accept 0

@@ -38,8 +38,10 @@ struct proxy_settings {
 #define PROXY_FORWARD_AUTO   0
 #define PROXY_FORWARD_SPLICE 1
 #define PROXY_FORWARD_COPY   2
-/* Default of --sockmap-after: short exchanges stay on the pump, bulk moves to the redirect. */
-#define PROXY_SOCKMAP_AFTER (1024 * 1024)
+/* Default of --sockmap-after: never. Moving a tunnel that is carrying bytes can repeat some of
+ * them on the kernels measured (docs/proxy-protocol.md, "The data path"); splice is the
+ * default, the redirect an opt-in. */
+#define PROXY_SOCKMAP_NEVER UINT32_MAX
 extern struct proxy_settings proxy_settings;
 #define PROXY_SETTING(f) __atomic_load_n(&proxy_settings.f, __ATOMIC_RELAXED)
 /* Copies the limits part of the settings. */

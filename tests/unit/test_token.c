@@ -103,6 +103,18 @@ static void test_token_hash_failure(void **state)
 	assert_false(token_matches("api_token", 9, API_TOKEN_HASH));
 }
 
+/* 2,000 draws: a leading '-' (1 in 32 before) would have come about 60 times. */
+static void test_token_generate_never_leading_dash(void **state)
+{
+	char tok[TOKEN_TEXT_LEN + 1];
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(token_generate(tok), 0);
+		assert_int_not_equal(tok[0], '-');
+	}
+}
+
 static void test_token_generate_format(void **state)
 {
 	char tok[64][TOKEN_TEXT_LEN + 1];
@@ -250,6 +262,7 @@ int main(void)
 		cmocka_unit_test_setup(test_token_hash_vectors, reset_mocks),
 		cmocka_unit_test_setup(test_token_hash_failure, reset_mocks),
 		cmocka_unit_test_setup(test_token_generate_format, reset_mocks),
+		cmocka_unit_test_setup(test_token_generate_never_leading_dash, reset_mocks),
 		cmocka_unit_test_setup(test_token_generate_encoding, reset_mocks),
 		cmocka_unit_test_setup(test_token_generate_rand_fails, reset_mocks),
 		cmocka_unit_test_setup(test_token_matches, reset_mocks),

@@ -143,6 +143,13 @@ remove_test_objects() {
 	[ -n "$pin" ] && [ -d "$pin" ] && rm -rf "$pin"
 	root=$(cgroup2_mount)
 	if [ -n "$cg" ] && [ -d "$cg" ]; then
+		# Whatever still runs in the test's cgroups was started by the test (a backend under
+		# `portgate exec` outlives the shell job that launched it): killed, not left behind
+		# holding a deleted namespace.
+		while read -r c; do
+			while read -r p; do kill -KILL "$p" 2>/dev/null; done <"$c/cgroup.procs"
+		done < <(find "$cg" -depth -type d)
+		sleep 0.1
 		while read -r c; do
 			while read -r p; do echo "$p" >"$root/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
 			rmdir "$c" 2>/dev/null

@@ -97,7 +97,9 @@ wait_for has "$GRANT" && ok "a restricted port granted says so: $(ev "$GRANT" | 
 grep -q "$TOKEN" "$AUDIT" && not_ok "the owner token is in the audit file" || ok "no token in the audit file"
 
 # 3. NFLOG: a packet from the peer to a localhost-only port (listener on 0.0.0.0 in NS).
-in_ns "$TOOLS/pg_listen" tcp 0.0.0.0 18080 >"$T/listen.out" 2>&1 & CLEANUP_PIDS+=($!)
+# nsenter itself, not the in_ns function: $! is then the listener (a function runs in a
+# subshell, whose kill would leave the listener behind)
+nsenter --net="/run/netns/$NS" "$TOOLS/pg_listen" tcp 0.0.0.0 18080 >"$T/listen.out" 2>&1 & CLEANUP_PIDS+=($!)
 wait_for grep -q listening "$T/listen.out"
 ip netns exec "$PEER" ping -c1 -W1 10.79.0.1 >/dev/null 2>&1 # neighbours resolved first
 ip netns exec "$PEER" timeout 1 bash -c 'exec 3<>/dev/tcp/10.79.0.1/18080' 2>/dev/null &&

@@ -14,9 +14,9 @@ ROUNDS=${ROUNDS:-40}
 T=$(mktemp -d /tmp/portgate-stress.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-free() { local p; for _ in $(seq 200); do p=$((20000 + RANDOM % 12000)); ss -Htan "( sport = :$p )" | grep -q . || { echo "$p"; return; }; done; }
-BP=$(free)
-P=${PORT:-$(free)}
+free_port() { local p; for _ in $(seq 200); do p=$((20000 + RANDOM % 12000)); ss -Htan "( sport = :$p )" | grep -q . || { echo "$p"; return; }; done; }
+BP=$(free_port)
+P=${PORT:-$(free_port)}
 TOK=stress-token
 "$B/tools/pg_echo" --port "$BP" >"$T/echo.log" 2>&1 &
 PIDS+=($!)

@@ -29,7 +29,7 @@ struct {
 } pg_proxy_moved SEC(".maps");
 
 /*
- * Every skb of a socket in pg_proxy_socks: queued for sending on its peer (through the peer's
+ * Every message of a socket in pg_proxy_socks: queued for sending on its peer (through the peer's
  * psock backlog) and counted. A socket without a peer entry would have its bytes dropped: user
  * space sets the peer first and removes nothing while bytes can flow, so drops are counted, not
  * expected.
@@ -58,6 +58,21 @@ int pg_proxy_verdict(struct __sk_buff *skb)
 			__sync_fetch_and_add(&m->drops, 1);
 	}
 	return verdict;
+}
+
+/*
+ * The stream parser: every chunk read is a whole message (no framing). It is attached only so
+ * that the kernel reads a redirected socket through the stream parser, whose reads start at
+ * the socket's read position. Without one the verdict gets whole skbs from the receive queue
+ * (tcp_read_skb), and an skb that begins before that position (a retransmitted segment that
+ * overlaps bytes already received, or a queued skb already partly read by the splice pump)
+ * is redirected whole: its first bytes reach the peer twice. Seen under stress as 53 bytes
+ * (65,536 minus the loopback MSS) repeated mid-stream: docs/proxy-protocol.md.
+ */
+SEC("sk_skb/stream_parser")
+int pg_proxy_parser(struct __sk_buff *skb)
+{
+	return skb->len;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

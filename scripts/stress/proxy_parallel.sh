@@ -3,7 +3,8 @@
 # Parallel bulk transfers through one portgate-proxy, every byte checked: WORKERS clients, each
 # ROUNDS times a 10 MiB POST to pg_echo's /sha256 and a 10 MiB GET of /bytes/N, compared with
 # what was sent / pg_echo --gen. Finds rare stream errors that one transfer at a time does not
-# (it found the sockmap move repeating bytes, docs/proxy-protocol.md). Loopback only.
+# (it found the verdict-only sockmap redirect repeating overlapping bytes: a wrong
+# download in about one run of nine, docs/proxy-protocol.md). Loopback only.
 # Usage: scripts/stress/proxy_parallel.sh [portgate-proxy options...]   e.g. --sockmap-after 1048576
 # Env: BUILD (build), WORKERS (6), ROUNDS (40), PORT (a free one is picked). Exit 1 on any error.
 set -uo pipefail

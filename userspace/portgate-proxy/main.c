@@ -35,7 +35,7 @@ struct proxy_settings proxy_settings = {
 	.block_s = 600,
 	.connect_timeout_ms = 5000,
 	.linger_ms = 2000,
-	.sockmap_after = PROXY_SOCKMAP_NEVER,
+	.sockmap_after = PROXY_SOCKMAP_AFTER,
 	.backend_reuse = 1,
 	.defer_accept_s = 1,
 	.answer_timeout_ms = 60000,
@@ -84,10 +84,9 @@ static void proxy_usage(FILE *f)
 	    "                        while reads are small, splice(2) through pipes from the\n"
 	    "                        first large one; splice or copy: always that\n"
 	    "  --sockmap-after N     move a tunnel to the sockmap redirect (sk_skb, in the\n"
-	    "                        kernel) once it has carried N bytes; 0: from its first\n"
-	    "                        byte (default: never, splice; a move mid-stream can repeat\n"
-	    "                        bytes, see docs/proxy-protocol.md)\n"
-	    "  --no-sockmap          never (the default): splice (or copy) only\n"
+	    "                        kernel) once it has carried N bytes (default 0: as soon\n"
+	    "                        as its head is forwarded)\n"
+	    "  --no-sockmap          never: splice (or copy) only; also when BPF is unavailable\n"
 	    "  --no-backend-reuse    a backend connection per client connection, also for\n"
 	    "                        clients that send Connection: close (default: those share\n"
 	    "                        idle backend connections)\n"
@@ -452,8 +451,7 @@ int main(int argc, char **argv)
 	 * openat is still allowed (the control channel parses JSON under seccomp). */
 	json_object_seed(0);
 
-	/* The sockmap redirect (an opt-in) needs CAP_BPF and CAP_NET_ADMIN to load: now or
-	 * never. */
+	/* The sockmap redirect needs CAP_BPF and CAP_NET_ADMIN to load: now or never. */
 	if (o.sockmap && proxy_settings.sockmap_after != PROXY_SOCKMAP_NEVER) {
 		rc = proxy_sockmap_load(PROXY_SOCKMAP_SOCKS);
 		if (rc < 0)

@@ -38,9 +38,10 @@ struct proxy_settings {
 #define PROXY_FORWARD_AUTO   0
 #define PROXY_FORWARD_SPLICE 1
 #define PROXY_FORWARD_COPY   2
-/* Default of --sockmap-after: never. Moving a tunnel that is carrying bytes can repeat some of
- * them on the kernels measured (docs/proxy-protocol.md, "The data path"); splice is the
- * default, the redirect an opt-in. */
+/* Default of --sockmap-after: a tunnel moves to the sockmap redirect as soon as its head is
+ * forwarded (keep-alive and bulk measured fastest that way, docs/benchmarks.md); NEVER keeps
+ * every tunnel on the pump (--no-sockmap). */
+#define PROXY_SOCKMAP_AFTER 0
 #define PROXY_SOCKMAP_NEVER UINT32_MAX
 extern struct proxy_settings proxy_settings;
 #define PROXY_SETTING(f) __atomic_load_n(&proxy_settings.f, __ATOMIC_RELAXED)

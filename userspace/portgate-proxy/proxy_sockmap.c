@@ -52,6 +52,12 @@ static int proxy_sockmap_load_quiet(unsigned max_socks)
 	rc = proxy_sockmap_bpf__load(skel);
 	if (rc)
 		goto fail;
+	/* The parser first: the verdict alone would read whole skbs (see the BPF source). */
+	if (bpf_prog_attach(bpf_program__fd(skel->progs.pg_proxy_parser),
+			    bpf_map__fd(skel->maps.pg_proxy_socks), BPF_SK_SKB_STREAM_PARSER, 0)) {
+		rc = -errno;
+		goto fail;
+	}
 	rc = bpf_prog_attach(bpf_program__fd(skel->progs.pg_proxy_verdict),
 			     bpf_map__fd(skel->maps.pg_proxy_socks), BPF_SK_SKB_STREAM_VERDICT, 0);
 	if (rc) {

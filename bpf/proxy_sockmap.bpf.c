@@ -42,7 +42,8 @@ int pg_proxy_verdict(struct __sk_buff *skb)
 	long verdict;
 
 	/*
-	 * A bare FIN reaches the verdict as an empty skb. Redirected, the peer's psock backlog
+	 * A bare FIN can reach the verdict as an empty skb (the verdict-only read path passed
+	 * them; kept for kernels whose parser path does too). Redirected, the peer's psock backlog
 	 * would "send" 0 bytes, take that for a broken pipe and stop the peer's transmit path
 	 * (EPIPE on the peer). The FIN itself is already recorded on this socket (user space sees
 	 * it and forwards it once the bytes before it are out), so the empty skb is dropped.

@@ -137,7 +137,7 @@ listening() { # listening PORT PID: wait up to 5 s for PORT to listen while PID 
 port B
 port PG
 port PN
-port P0
+port PS
 port PR
 port HH
 port HT
@@ -187,7 +187,7 @@ declare -A PORT LABEL SHORT BROKEN
 KEYS=(direct pg pn ps pr pd hh hd ht hs ng nd)
 # BENCH_PROXY_PATHS: only these paths, e.g. "direct pg ps" for a focused rerun (all start anyway).
 [ -n "${BENCH_PROXY_PATHS:-}" ] && read -ra KEYS <<<"$BENCH_PROXY_PATHS"
-PORT=([direct]=$B [pg]=$PG [pn]=$PN [ps]=$P0 [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
+PORT=([direct]=$B [pg]=$PG [pn]=$PN [ps]=$PS [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
 LABEL=([direct]="direct (wrk → nginx backend)"
 	[pg]="portgate-proxy --threads 1, token check (default: sockmap redirect from the first byte)"
 	[pn]="portgate-proxy --threads 1 --sockmap-after 1048576 (redirect after 1 MiB, mid-stream)"

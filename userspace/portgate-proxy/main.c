@@ -452,7 +452,7 @@ int main(int argc, char **argv)
 	json_object_seed(0);
 
 	/* The sockmap redirect needs CAP_BPF and CAP_NET_ADMIN to load: now or never. */
-	if (o.sockmap && proxy_settings.sockmap_after != PROXY_SOCKMAP_NEVER) {
+	if (o.sockmap) {
 		rc = proxy_sockmap_load(PROXY_SOCKMAP_SOCKS);
 		if (rc < 0)
 			log_warn("sockmap redirect unavailable (%s): tunnels splice only",

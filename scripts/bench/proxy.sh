@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 # portgate-proxy next to its peers, side by side in one run, against one backend (nginx, one
 # worker, a 100-byte file and a 256 MiB file): direct; portgate-proxy (--threads 1: as shipped,
-# i.e. every tunnel on the sockmap redirect once its head is forwarded; with
-# --sockmap-after 1048576, bulk tunnels moved mid-stream; and with --no-sockmap, recv/send for
-# small reads and splice for large ones, the default until 2026-12-04);
+# i.e. recv/send for small reads and splice for large ones; with --sockmap, every tunnel on the
+# sockmap redirect once its head is forwarded (faster, no flow control: an opt-in); with
+# --sockmap-after 1048576, bulk tunnels moved mid-stream);
 # HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
 # for the bulk transfer); nginx with an `if` on the header; portgate-proxy --no-backend-reuse
 # (new-connection workload without the idle backend pool); portgate-proxy --defer-accept 0 and
@@ -16,7 +16,7 @@
 # path always follows the same one, and drift over the run spreads over all); the table shows
 # each path's median round, the notes every round.
 # Env: BUILD (build), PORTGATE_PROXY (the binary), BENCH_PROXY_SECONDS (5), BENCH_PROXY_ROUNDS (3),
-# BENCH_PROXY_CONNS (32), BENCH_PROXY_PATHS (all; or some of: direct pg pn ps pr pd hh hd ht hs ng nd),
+# BENCH_PROXY_CONNS (32), BENCH_PROXY_PATHS (all; or some of: direct pg pn pk pr pd hh hd ht hs ng nd),
 # BENCH_PROXY_KEEP=1 (keep the temp dir with the configs and logs). About 2 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -137,7 +137,7 @@ listening() { # listening PORT PID: wait up to 5 s for PORT to listen while PID 
 port B
 port PG
 port PN
-port PS
+port PK
 port PR
 port HH
 port HT
@@ -184,14 +184,14 @@ BACKEND_MASTER=$LAST
 
 # --- peers -------------------------------------------------------------------------------
 declare -A PORT LABEL SHORT BROKEN
-KEYS=(direct pg pn ps pr pd hh hd ht hs ng nd)
-# BENCH_PROXY_PATHS: only these paths, e.g. "direct pg ps" for a focused rerun (all start anyway).
+KEYS=(direct pg pn pk pr pd hh hd ht hs ng nd)
+# BENCH_PROXY_PATHS: only these paths, e.g. "direct pg pk" for a focused rerun (all start anyway).
 [ -n "${BENCH_PROXY_PATHS:-}" ] && read -ra KEYS <<<"$BENCH_PROXY_PATHS"
-PORT=([direct]=$B [pg]=$PG [pn]=$PN [ps]=$PS [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
+PORT=([direct]=$B [pg]=$PG [pn]=$PN [pk]=$PK [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
 LABEL=([direct]="direct (wrk → nginx backend)"
-	[pg]="portgate-proxy --threads 1, token check (default: sockmap redirect from the first byte)"
+	[pg]="portgate-proxy --threads 1, token check (default: recv/send, then splice)"
 	[pn]="portgate-proxy --threads 1 --sockmap-after 1048576 (redirect after 1 MiB, mid-stream)"
-	[ps]="portgate-proxy --threads 1 --no-sockmap (recv/send, then splice)"
+	[pk]="portgate-proxy --threads 1 --sockmap (the sockmap redirect from the first byte; no flow control)"
 	[pr]="portgate-proxy --threads 1 --no-backend-reuse (a backend connection per client connection)"
 	[hh]="HAProxy http mode, ACL on X-Source-Token, nbthread 1"
 	[ht]="HAProxy tcp mode, nbthread 1 (no token check)"
@@ -200,8 +200,8 @@ LABEL=([direct]="direct (wrk → nginx backend)"
 	[hd]="HAProxy http mode, ACL, nbthread 1, \`bind ... defer-accept\`"
 	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker"
 	[nd]="nginx \`if\`, 1 worker, \`listen ... deferred\`")
-SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --sockmap-after 1 MiB" [ps]="portgate-proxy --no-sockmap" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
-GATED=(pg pn ps pr pd hh hd ng nd)
+SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --sockmap-after 1 MiB" [pk]="portgate-proxy --sockmap" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
+GATED=(pg pn pk pr pd hh hd ng nd)
 
 # portgate-proxy, three ways
 hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
@@ -219,7 +219,7 @@ pg_start() { # pg_start KEY ARGS...
 declare -A PGPID
 pg_start pg
 pg_start pn --sockmap-after 1048576
-pg_start ps --no-sockmap
+pg_start pk --sockmap
 pg_start pr --no-backend-reuse
 pg_start pd --defer-accept 0
 
@@ -316,7 +316,7 @@ declare -A FRONT
 HZ=$(getconf CLK_TCK)
 workers_of() { pgrep -P "$1" 2>/dev/null | tr '\n' ' '; }
 BACKEND_PIDS=$(workers_of "$BACKEND_MASTER")
-for k in pg pn ps pr pd; do FRONT[$k]=${PGPID[$k]:-}; done
+for k in pg pn pk pr pd; do FRONT[$k]=${PGPID[$k]:-}; done
 for k in hh hd ht hs; do FRONT[$k]=${hp:-}; done
 for k in ng nd; do FRONT[$k]=$(workers_of "${NGINX_FRONT_MASTER:-0}"); done
 proc_ticks() { # proc_ticks PID...: user+system ticks of these processes, all threads
@@ -429,7 +429,7 @@ done
 for k in "${KEYS[@]}"; do bulk_median "$k"; done
 
 # How many tunnels each portgate-proxy moved to the sockmap redirect (SIGUSR1: its counters).
-for k in pg pn ps pr pd; do
+for k in pg pn pk pr pd; do
 	ok "$k" && [ -n "${PGPID[$k]:-}" ] || continue
 	kill -USR1 "${PGPID[$k]}" 2>/dev/null
 	sleep 0.3

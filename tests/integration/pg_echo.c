@@ -20,6 +20,8 @@
 /*
  * Per request, by target (keep-alive and pipelining as HTTP/1.1 says):
  *   /bytes/N   N deterministic bytes (pg_echo --gen N prints the same bytes)
+ *   /bytes-close/N   the same with Connection: close, then the connection is closed (a
+ *              backend ending a tunnel: its FIN comes right behind the bytes)
  *   /sha256    the SHA-256 (hex) of the request body
  *   Upgrade: websocket   101, then every byte received is echoed back raw
  *   /conns     how many connections this backend has accepted (text)
@@ -266,9 +268,13 @@ static bool echo_request(struct echo_conn *c, const struct http_request *req, si
 			return keep;
 		}
 	}
-	if (echo_fixed_bytes >= 0 || (tl > 7 && memcmp(t, "/bytes/", 7) == 0)) {
-		unsigned long long n = echo_fixed_bytes >= 0 ? (unsigned long long)echo_fixed_bytes
-							     : strtoull(t + 7, NULL, 10);
+	bool closing = tl > 13 && memcmp(t, "/bytes-close/", 13) == 0;
+
+	c->close_after |= closing;
+	if (echo_fixed_bytes >= 0 || closing || (tl > 7 && memcmp(t, "/bytes/", 7) == 0)) {
+		unsigned long long n = echo_fixed_bytes >= 0
+					   ? (unsigned long long)echo_fixed_bytes
+					   : strtoull(t + (closing ? 13 : 7), NULL, 10);
 
 		c->mode = ECHO_BYTES;
 		echo_queuef(c,

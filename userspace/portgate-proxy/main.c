@@ -64,41 +64,42 @@ struct proxy_opts {
 static void proxy_usage(FILE *f)
 {
 	fprintf(
-	    f,
-	    "usage: portgate-proxy --control-fd N [options]\n"
-	    "       portgate-proxy --route [ADDR:]PORT=BACKEND... --token-hash sha256:<hex> "
-	    "[options]\n"
-	    "  --control-fd N        read ops from portgated on fd N (docs/proxy-protocol.md)\n"
-	    "  --route SPEC          standalone: listen on ADDR:PORT, forward to "
-	    "127.0.0.1:BACKEND\n"
-	    "  --token-hash H        standalone: the routes' token hash (sha256:<64 hex>)\n"
-	    "  --token-header NAME   standalone: header carrying the token (X-Source-Token)\n"
-	    "  --threads N           event loops (default: one per online CPU)\n"
-	    "  --events FILE|-       write events as JSON lines (default: the control fd)\n"
-	    "  --head-timeout-ms N   time for the whole request head (10000)\n"
-	    "  --head-max N          bytes of request head at most (16384)\n"
-	    "  --fail-limit N        failures that block a source (20)...\n"
-	    "  --fail-window S       ...within S seconds (60)\n"
-	    "  --block-for S         how long a source stays blocked (600)\n"
-	    "  --forward MODE        auto (default): recv/send through one buffer per thread\n"
-	    "                        while reads are small, splice(2) through pipes from the\n"
-	    "                        first large one; splice or copy: always that\n"
-	    "  --sockmap-after N     move a tunnel to the sockmap redirect (sk_skb, in the\n"
-	    "                        kernel) once it has carried N bytes (default 0: as soon\n"
-	    "                        as its head is forwarded)\n"
-	    "  --no-sockmap          never: splice (or copy) only; also when BPF is unavailable\n"
-	    "  --no-backend-reuse    a backend connection per client connection, also for\n"
-	    "                        clients that send Connection: close (default: those share\n"
-	    "                        idle backend connections)\n"
-	    "  --defer-accept S      a connection reaches the proxy once its first bytes have\n"
-	    "                        arrived, or after S seconds (TCP_DEFER_ACCEPT; default 1;\n"
-	    "                        0: at once)\n"
-	    "  --answer-timeout-ms N one-exchange clients: the backend's response head must\n"
-	    "                        come within N ms, else 504 (60000)\n"
-	    "  --user NAME           run as this user once the routes are bound\n"
-	    "  --no-seccomp          no system call filter (debugging)\n"
-	    "  -v, --verbose         debug messages\n"
-	    "SIGUSR1 prints the counters (Prometheus text) to stderr.\n");
+	    f, "usage: portgate-proxy --control-fd N [options]\n"
+	       "       portgate-proxy --route [ADDR:]PORT=BACKEND... --token-hash sha256:<hex> "
+	       "[options]\n"
+	       "  --control-fd N        read ops from portgated on fd N (docs/proxy-protocol.md)\n"
+	       "  --route SPEC          standalone: listen on ADDR:PORT, forward to "
+	       "127.0.0.1:BACKEND\n"
+	       "  --token-hash H        standalone: the routes' token hash (sha256:<64 hex>)\n"
+	       "  --token-header NAME   standalone: header carrying the token (X-Source-Token)\n"
+	       "  --threads N           event loops (default: one per online CPU)\n"
+	       "  --events FILE|-       write events as JSON lines (default: the control fd)\n"
+	       "  --head-timeout-ms N   time for the whole request head (10000)\n"
+	       "  --head-max N          bytes of request head at most (16384)\n"
+	       "  --fail-limit N        failures that block a source (20)...\n"
+	       "  --fail-window S       ...within S seconds (60)\n"
+	       "  --block-for S         how long a source stays blocked (600)\n"
+	       "  --forward MODE        auto (default): recv/send through one buffer per thread\n"
+	       "                        while reads are small, splice(2) through pipes from the\n"
+	       "                        first large one; splice or copy: always that\n"
+	       "  --sockmap             move tunnels to the sockmap redirect (sk_skb, in the\n"
+	       "                        kernel) as soon as their head is forwarded; faster, but\n"
+	       "                        the kernel queues without limit for a slow reader (the\n"
+	       "                        whole response of a fast backend): off by default\n"
+	       "  --sockmap-after N     the same, once a tunnel has carried N bytes\n"
+	       "  --no-sockmap          splice (or copy) only: the default\n"
+	       "  --no-backend-reuse    a backend connection per client connection, also for\n"
+	       "                        clients that send Connection: close (default: those share\n"
+	       "                        idle backend connections)\n"
+	       "  --defer-accept S      a connection reaches the proxy once its first bytes have\n"
+	       "                        arrived, or after S seconds (TCP_DEFER_ACCEPT; default 1;\n"
+	       "                        0: at once)\n"
+	       "  --answer-timeout-ms N one-exchange clients: the backend's response head must\n"
+	       "                        come within N ms, else 504 (60000)\n"
+	       "  --user NAME           run as this user once the routes are bound\n"
+	       "  --no-seccomp          no system call filter (debugging)\n"
+	       "  -v, --verbose         debug messages\n"
+	       "SIGUSR1 prints the counters (Prometheus text) to stderr.\n");
 }
 
 static int proxy_num(const char *s, long lo, long hi, long *out)
@@ -131,6 +132,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_THREADS,
 		O_CTL,
 		O_FWD,
+		O_SM,
 		O_SMAFTER,
 		O_NOSM,
 		O_NOREUSE,
@@ -152,6 +154,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "user", required_argument, NULL, O_USER },
 		{ "no-seccomp", no_argument, NULL, O_NOSEC },
 		{ "forward", required_argument, NULL, O_FWD },
+		{ "sockmap", no_argument, NULL, O_SM },
 		{ "sockmap-after", required_argument, NULL, O_SMAFTER },
 		{ "no-sockmap", no_argument, NULL, O_NOSM },
 		{ "no-backend-reuse", no_argument, NULL, O_NOREUSE },
@@ -164,7 +167,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 	int c;
 	long v;
 
-	*o = (struct proxy_opts){ .control_fd = -1, .seccomp = true, .sockmap = true };
+	*o = (struct proxy_opts){ .control_fd = -1, .seccomp = true };
 	int li = -1;
 
 	while ((c = getopt_long(argc, argv, "vh", lo, &li)) != -1) {
@@ -238,6 +241,11 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			if (proxy_num(optarg, 0, INT32_MAX, &v))
 				goto bad;
 			proxy_settings.sockmap_after = (uint32_t)v;
+			o->sockmap = true;
+			break;
+		case O_SM:
+			proxy_settings.sockmap_after = 0;
+			o->sockmap = true;
 			break;
 		case O_NOSM:
 			o->sockmap = false;

@@ -23,7 +23,7 @@ struct proxy_settings {
 	uint32_t linger_ms;	     /* after an error answer, how long unread input is drained */
 	uint32_t forward_copy;	     /* PROXY_FORWARD_*: how the pump moves bytes (--forward) */
 	uint32_t sockmap_after;	     /* bytes a tunnel pumps before it moves to the sockmap redirect
-				      * (only if the BPF object is loaded; --no-sockmap: never) */
+				      * (only if the BPF object is loaded: --sockmap) */
 	uint32_t backend_reuse;	     /* 1: one-exchange clients share idle backend connections */
 	uint32_t defer_accept_s;     /* TCP_DEFER_ACCEPT on listeners opened from now on; 0: off */
 	uint32_t answer_timeout_ms;  /* one exchange: the backend's response head (504) */
@@ -38,9 +38,11 @@ struct proxy_settings {
 #define PROXY_FORWARD_AUTO   0
 #define PROXY_FORWARD_SPLICE 1
 #define PROXY_FORWARD_COPY   2
-/* Default of --sockmap-after: a tunnel moves to the sockmap redirect as soon as its head is
- * forwarded (keep-alive and bulk measured fastest that way, docs/benchmarks.md). --no-sockmap
- * keeps every tunnel on the pump by not loading the BPF object at all. */
+/* With --sockmap, a tunnel moves to the sockmap redirect as soon as its head is forwarded
+ * (keep-alive and bulk measured fastest that way, docs/benchmarks.md); --sockmap-after N waits
+ * for N bytes. Off by default: the kernel's redirect has no flow control, so a slow reader of
+ * a fast backend had the whole response queued in kernel memory (docs/proxy-protocol.md);
+ * without --sockmap the BPF object is not loaded at all. */
 #define PROXY_SOCKMAP_AFTER 0
 extern struct proxy_settings proxy_settings;
 #define PROXY_SETTING(f) __atomic_load_n(&proxy_settings.f, __ATOMIC_RELAXED)

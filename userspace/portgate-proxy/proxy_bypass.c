@@ -15,9 +15,11 @@
 /* How often a direction that reached EOF checks whether its peer has sent everything. */
 #define PROXY_BYPASS_POLL_MIN_MS 1
 #define PROXY_BYPASS_POLL_MAX_MS 64
-/* A FIN waits for the redirected bytes before it at most this long: bytes the verdict counted
- * but the kernel never sent (a backlog error) would otherwise hold the tunnel open forever. */
-#define PROXY_BYPASS_DRAIN_MAX_MS 10000
+/* A FIN waits for the redirected bytes before it as long as its peer keeps taking them (a
+ * slow client may need minutes), but at most this long without progress: bytes the verdict
+ * counted but the kernel never sent (a backlog error) would otherwise hold the tunnel open
+ * forever. */
+#define PROXY_BYPASS_DRAIN_STALL_MS 10000
 
 /* The per-connection state of a redirected tunnel, allocated when it moves over. */
 struct proxy_bypass {
@@ -26,7 +28,8 @@ struct proxy_bypass {
 			   * redirected INTO it */
 	long timer_id;	  /* the drain check, 0 when none */
 	uint32_t delay_ms;
-	uint64_t drain_since_ms; /* when a FIN began to wait for the bytes before it (0: none) */
+	uint64_t drain_since_ms; /* since when a FIN's wait has seen no progress (0: none) */
+	uint64_t drain_written;	 /* the peer's proxy_sockmap_written() at that time */
 };
 
 static void proxy_bypass_timer_cb(struct evloop *loop, void *data);
@@ -140,10 +143,12 @@ static int proxy_bypass_drain(struct proxy_conn *c, struct proxy_dir *d, int sid
 	if (written - bp->base[!side] < moved) {
 		if (!proxy_sockmap_alive(dst))
 			return -EPIPE;
-		if (!bp->drain_since_ms)
+		if (!bp->drain_since_ms || written != bp->drain_written) {
 			bp->drain_since_ms = evloop_now_ms();
-		else if (evloop_now_ms() - bp->drain_since_ms > PROXY_BYPASS_DRAIN_MAX_MS)
+			bp->drain_written = written;
+		} else if (evloop_now_ms() - bp->drain_since_ms > PROXY_BYPASS_DRAIN_STALL_MS) {
 			return -ETIMEDOUT;
+		}
 		if (!bp->timer_id) {
 			bp->delay_ms = bp->delay_ms ? bp->delay_ms * 2 : PROXY_BYPASS_POLL_MIN_MS;
 			if (bp->delay_ms > PROXY_BYPASS_POLL_MAX_MS)

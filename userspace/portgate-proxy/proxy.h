@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "evloop.h"
 #include "proxy_limits.h"
+#include "proxy_poll.h"
 #include "proxy_reuse.h"
 #include "proxy_routes.h"
 #include "proxy_splice.h"
@@ -125,7 +126,8 @@ struct proxy_worker {
 	uint64_t timer_due;
 	bool resume_armed; /* a timer will watch paused listeners again */
 	int sm_epfd;	   /* FINs of redirected sockets (proxy_bypass.c); -1 without sockmap */
-	struct proxy_reuse reuse; /* idle backend connections (proxy_reuse.c) */
+	struct proxy_polls bp_polls; /* redirected tunnels whose FIN waits (proxy_bypass.c) */
+	struct proxy_reuse reuse;    /* idle backend connections (proxy_reuse.c) */
 };
 
 int proxy_worker_start(struct proxy_worker *w, int id);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* proxy_bypass: moving a tunnel from the splice pump to the sockmap redirect, and its ends. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "proxy.h"
+#include "proxy_poll.h"
 #include "proxy_sockmap.h"
 
 /* Pump events in which a tunnel may still move over (each costs two peeks when it fails). */
@@ -26,13 +28,14 @@ struct proxy_bypass {
 	uint64_t ck[2];	  /* socket cookies: [0] client, [1] backend */
 	uint64_t base[2]; /* proxy_sockmap_written() of each socket when bytes began to be
 			   * redirected INTO it */
-	long timer_id;	  /* the drain check, 0 when none */
+	struct proxy_conn *c;
+	struct proxy_poll poll; /* the drain check, on the worker's bp_polls while it waits */
 	uint32_t delay_ms;
 	uint64_t drain_since_ms; /* since when a FIN's wait has seen no progress (0: none) */
 	uint64_t drain_written;	 /* the peer's proxy_sockmap_written() at that time */
 };
 
-static void proxy_bypass_timer_cb(struct evloop *loop, void *data);
+static void proxy_bypass_poll_cb(struct proxy_poll *p);
 
 /* True when src has nothing queued: the redirect will then start on a whole skb. */
 static bool proxy_bypass_empty(int fd)
@@ -90,6 +93,7 @@ int proxy_bypass_try(struct proxy_conn *c)
 	bp = calloc(1, sizeof(*bp));
 	if (!bp)
 		return 0;
+	bp->c = c;
 	if (proxy_sockmap_cookie(c->cfd, &bp->ck[0]) < 0 ||
 	    proxy_sockmap_cookie(c->bfd, &bp->ck[1]) < 0)
 		goto give_up;
@@ -149,16 +153,12 @@ static int proxy_bypass_drain(struct proxy_conn *c, struct proxy_dir *d, int sid
 		} else if (evloop_now_ms() - bp->drain_since_ms > PROXY_BYPASS_DRAIN_STALL_MS) {
 			return -ETIMEDOUT;
 		}
-		if (!bp->timer_id) {
+		if (!bp->poll.queued) {
 			bp->delay_ms = bp->delay_ms ? bp->delay_ms * 2 : PROXY_BYPASS_POLL_MIN_MS;
 			if (bp->delay_ms > PROXY_BYPASS_POLL_MAX_MS)
 				bp->delay_ms = PROXY_BYPASS_POLL_MAX_MS;
-			bp->timer_id =
-			    evloop_timer_add(c->w->loop, bp->delay_ms, proxy_bypass_timer_cb, c);
-			if (bp->timer_id < 0) {
-				bp->timer_id = 0;
-				return -ENOMEM;
-			}
+			return proxy_poll_in(c->w->loop, &c->w->bp_polls, &bp->poll, bp->delay_ms,
+					     proxy_bypass_poll_cb);
 		}
 		return 0;
 	}
@@ -190,12 +190,12 @@ static void proxy_bypass_step(struct proxy_conn *c)
 	proxy_conn_update(c);
 }
 
-static void proxy_bypass_timer_cb(struct evloop *loop, void *data)
+static void proxy_bypass_poll_cb(struct proxy_poll *p)
 {
-	struct proxy_conn *c = data;
+	struct proxy_bypass *bp =
+	    (struct proxy_bypass *)((char *)p - offsetof(struct proxy_bypass, poll));
 
-	c->bp->timer_id = 0;
-	proxy_bypass_step(c);
+	proxy_bypass_step(bp->c);
 }
 
 /* One FIN (or error) on a redirected socket. */
@@ -239,8 +239,7 @@ void proxy_bypass_close(struct proxy_conn *c)
 
 	if (!bp)
 		return;
-	if (bp->timer_id)
-		evloop_timer_cancel(c->w->loop, bp->timer_id);
+	proxy_poll_cancel(&c->w->bp_polls, &bp->poll);
 	/* A direction that ended otherwise than by a drained FIN (reset, error, exit): its
 	 * redirected bytes still count. */
 	for (int side = 0; side < 2; side++) {

@@ -388,6 +388,42 @@ else
 		test "$(sha256sum <"$T/slow-close" | cut -c1-64)" = "$want"
 fi
 
+# ---- idle tunnels (--tunnel-idle) ----
+PF=$(free_port)
+"$BIN/portgate-proxy" --route "127.0.0.1:$PF=$BP" --token-hash "$HASH" --events /dev/null \
+	--threads 1 --tunnel-idle 1 -v "${USER_OPT[@]}" 2>>"$T/proxy-f.log" &
+PROXY_PIDS+=($!)
+wait_port "$PF" || not_ok "idle-deadline proxy starts"
+# idle_closed PORT: a keep-alive tunnel that went quiet after one exchange; prints how long
+# until the proxy closed it (s), or "open" if it still was after 4 s.
+idle_closed() {
+	python3 - "$1" "$TOKEN" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /bytes/10 HTTP/1.1\r\nHost: x\r\nX-Source-Token: " + sys.argv[2].encode() + b"\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(4096)
+body = buf.partition(b"\r\n\r\n")[2]
+while len(body) < 10:
+    body += s.recv(4096)
+t0 = time.monotonic()
+s.settimeout(4)
+try:
+    while s.recv(4096):
+        pass
+    print("%.1f" % (time.monotonic() - t0))
+except socket.timeout:
+    print("open")
+PY
+}
+got=$(idle_closed "$PF")
+check "--tunnel-idle 1: a quiet keep-alive tunnel is closed ($got s after its last byte)" \
+	bash -c "[ '$got' != open ] && awk 'BEGIN { exit !($got >= 0.8 && $got < 3) }'"
+want=$("$TOOLS/pg_echo" --gen 6291456 | sha256sum | cut -c1-64)
+got=$(curl -s -m 30 --limit-rate 2M -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PF/bytes/6291456" | sha256sum | cut -c1-64)
+check "--tunnel-idle 1: a slow but steady 3 s download is not cut" test "$got" = "$want"
+
 # ---- control channel (pg_ctl plays portgated) ----
 HASH2="sha256:$(printf %s "$TOKEN-2" | sha256sum | cut -c1-64)"
 rm -f "$T/ctl.fifo"; mkfifo "$T/ctl.fifo"

@@ -995,6 +995,13 @@ static void test_config_proxy(void **state)
 	assert_int_equal(c.proxy_answer_timeout_ms, 60000);
 	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-answer-timeout-ms", "99"), 0);
 	assert_non_null(strstr(err, "--proxy-answer-timeout-ms"));
+
+	/* idle tunnels: closed after an hour by default, 0 never, at most a week */
+	assert_int_equal(c.proxy_tunnel_idle, 3600);
+	assert_int_equal(LOAD(&c, err, "--config", conf, "--proxy-tunnel-idle", "0"), 0);
+	assert_int_equal(c.proxy_tunnel_idle, 0);
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-tunnel-idle", "604801"), 0);
+	assert_non_null(strstr(err, "--proxy-tunnel-idle"));
 }
 
 int main(void)

@@ -45,6 +45,7 @@ enum config_key {
 	CK_PROXY_BACKEND_REUSE,
 	CK_PROXY_DEFER_ACCEPT,
 	CK_PROXY_ANSWER_TIMEOUT_MS,
+	CK_PROXY_TUNNEL_IDLE,
 	CK_AUDIT_FILE,
 	CK_AUDIT_MAX_BYTES,
 	CK_AUDIT_STREAM_MAXLEN,
@@ -130,6 +131,10 @@ static const struct config_setting {
 					 "token proxy: one-exchange clients: the backend's "
 					 "response "
 					 "head within this long, else 504 (100-3600000)" },
+	[CK_PROXY_TUNNEL_IDLE] = { "proxy_tunnel_idle", "PORTGATE_PROXY_TUNNEL_IDLE",
+				   "proxy-tunnel-idle", "SECONDS", "3600",
+				   "token proxy: a tunnel (keep-alive, WebSocket) that carries no "
+				   "byte for this long is closed (0 never, up to 604800)" },
 	[CK_AUDIT_FILE] = { "audit_file", "PORTGATE_AUDIT_FILE", "audit-file", "PATH|off",
 			    "STATE_DIR/audit.jsonl", "audit trail as JSON lines, or off" },
 	[CK_AUDIT_MAX_BYTES] = { "audit_max_bytes", "PORTGATE_AUDIT_MAX_BYTES", "audit-max-bytes",
@@ -166,6 +171,7 @@ static const struct config_number {
 	{ CK_PROXY_DEFER_ACCEPT, offsetof(struct pg_config, proxy_defer_accept), 0, 60 },
 	{ CK_PROXY_ANSWER_TIMEOUT_MS, offsetof(struct pg_config, proxy_answer_timeout_ms), 100,
 	  3600000 },
+	{ CK_PROXY_TUNNEL_IDLE, offsetof(struct pg_config, proxy_tunnel_idle), 0, 604800 },
 	{ CK_AUDIT_MAX_BYTES, offsetof(struct pg_config, audit_max_bytes), 0, 1ull << 40 },
 	{ CK_AUDIT_STREAM_MAXLEN, offsetof(struct pg_config, audit_stream_maxlen), 0, 100000000 },
 	{ CK_AUDIT_WINDOW, offsetof(struct pg_config, audit_window), 1, 3600 },
@@ -859,6 +865,7 @@ static void config_defaults(struct pg_config *c)
 	c->proxy_backend_reuse = 1;
 	c->proxy_defer_accept = 1;
 	c->proxy_answer_timeout_ms = 60000;
+	c->proxy_tunnel_idle = 3600;
 	c->audit_max_bytes = 100ull << 20;
 	c->audit_stream_maxlen = 100000;
 	c->audit_window = 10;

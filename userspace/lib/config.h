@@ -50,6 +50,7 @@ struct pg_config {
 	uint64_t proxy_backend_reuse;	  /* proxy_backend_reuse; 1 */
 	uint64_t proxy_defer_accept;	  /* proxy_defer_accept, seconds; 1 */
 	uint64_t proxy_answer_timeout_ms; /* proxy_answer_timeout_ms; 60000 */
+	uint64_t proxy_tunnel_idle;	  /* proxy_tunnel_idle, seconds; 3600 (0: never) */
 	/* The audit trail. */
 	char audit_file[4096];	      /* audit_file; "" = STATE_DIR/audit.jsonl; "off" */
 	uint64_t audit_max_bytes;     /* audit_max_bytes; 100 MiB (0: no cap) */

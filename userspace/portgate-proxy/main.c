@@ -39,6 +39,7 @@ struct proxy_settings proxy_settings = {
 	.backend_reuse = 1,
 	.defer_accept_s = 1,
 	.answer_timeout_ms = 60000,
+	.tunnel_idle_s = 3600,
 };
 
 struct proxy_limits *proxy_limits;
@@ -96,6 +97,8 @@ static void proxy_usage(FILE *f)
 	       "                        0: at once)\n"
 	       "  --answer-timeout-ms N one-exchange clients: the backend's response head must\n"
 	       "                        come within N ms, else 504 (60000)\n"
+	       "  --tunnel-idle S       a tunnel (keep-alive, WebSocket) that carries no byte\n"
+	       "                        for S seconds is closed (3600; 0: never)\n"
 	       "  --user NAME           run as this user once the routes are bound\n"
 	       "  --no-seccomp          no system call filter (debugging)\n"
 	       "  -v, --verbose         debug messages\n"
@@ -137,7 +140,8 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_NOSM,
 		O_NOREUSE,
 		O_DEFER,
-		O_ANSWER
+		O_ANSWER,
+		O_IDLE
 	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
@@ -160,6 +164,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "no-backend-reuse", no_argument, NULL, O_NOREUSE },
 		{ "defer-accept", required_argument, NULL, O_DEFER },
 		{ "answer-timeout-ms", required_argument, NULL, O_ANSWER },
+		{ "tunnel-idle", required_argument, NULL, O_IDLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -263,6 +268,11 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 				      &v))
 				goto bad;
 			proxy_settings.answer_timeout_ms = (uint32_t)v;
+			break;
+		case O_IDLE:
+			if (proxy_num(optarg, 0, PROXY_TUNNEL_IDLE_MAX, &v))
+				goto bad;
+			proxy_settings.tunnel_idle_s = (uint32_t)v;
 			break;
 		case 'v':
 			o->verbose = true;

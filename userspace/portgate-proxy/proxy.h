@@ -28,12 +28,14 @@ struct proxy_settings {
 	uint32_t backend_reuse;	     /* 1: one-exchange clients share idle backend connections */
 	uint32_t defer_accept_s;     /* TCP_DEFER_ACCEPT on listeners opened from now on; 0: off */
 	uint32_t answer_timeout_ms;  /* one exchange: the backend's response head (504) */
+	uint32_t tunnel_idle_s; /* a tunnel that carries no byte this long is closed; 0 never */
 };
 
 #define PROXY_HEAD_MAX_LIMIT	 (1024 * 1024)
 #define PROXY_DEFER_ACCEPT_MAX	 60
 #define PROXY_ANSWER_TIMEOUT_MIN 100
 #define PROXY_ANSWER_TIMEOUT_MAX 3600000
+#define PROXY_TUNNEL_IDLE_MAX	 604800
 /* --forward: auto copies small reads and splices from the first large one; the others are
  * fixed (for measurements). */
 #define PROXY_FORWARD_AUTO   0

@@ -515,6 +515,14 @@ static void proxy_conn_drain(struct proxy_conn *c)
 	}
 }
 
+/* A tunnel carried bytes (or a FIN): its idle deadline starts again (the list is ordered by
+ * that time, so this moves it to the end: a few pointers, no system call). */
+static void proxy_conn_touch(struct proxy_conn *c)
+{
+	if (c->list == PROXY_LIST_TUNNEL)
+		proxy_worker_list_add(c->w, c, PROXY_LIST_TUNNEL);
+}
+
 static void proxy_conn_tunnel_event(struct proxy_conn *c, bool client, unsigned mask)
 {
 	struct proxy_pool *pool = &c->w->pool;
@@ -522,6 +530,7 @@ static void proxy_conn_tunnel_event(struct proxy_conn *c, bool client, unsigned 
 	bool down_in = client ? (mask & EVLOOP_WRITE) : (mask & EVLOOP_READ);
 	int rc;
 
+	proxy_conn_touch(c);
 	if (c->ex) {
 		proxy_exchange_event(c, client, mask);
 		return;
@@ -628,6 +637,8 @@ static uint64_t proxy_conn_duration(enum proxy_list l)
 		return PROXY_SETTING(linger_ms);
 	case PROXY_LIST_ANSWER:
 		return PROXY_SETTING(answer_timeout_ms);
+	case PROXY_LIST_TUNNEL:
+		return (uint64_t)PROXY_SETTING(tunnel_idle_s) * 1000;
 	default:
 		return 0;
 	}
@@ -638,6 +649,8 @@ uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t n
 	uint64_t d = proxy_conn_duration(l);
 	struct proxy_conn *c;
 
+	if (l == PROXY_LIST_TUNNEL && !d)
+		return 0; /* idle tunnels are never closed */
 	/* Each list is in arrival order and its duration is the same for all: oldest first. */
 	while ((c = w->lists[l].first) && now - c->since >= d) {
 		switch (l) {
@@ -651,6 +664,17 @@ uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t n
 			break;
 		case PROXY_LIST_ANSWER:
 			proxy_exchange_expired(c);
+			break;
+		case PROXY_LIST_TUNNEL:
+			/* The redirect (--sockmap) moves bytes without us: we cannot tell idle
+			 * from busy there, so its tunnels are not closed for idleness. */
+			if (c->bp) {
+				proxy_worker_list_add(w, c, PROXY_LIST_TUNNEL);
+				break;
+			}
+			log_debug("tunnel %d/%d: idle for %llu s, closed", c->cfd, c->bfd,
+				  (unsigned long long)(d / 1000));
+			proxy_conn_close(c);
 			break;
 		default:
 			proxy_conn_close(c);

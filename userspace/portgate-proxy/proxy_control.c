@@ -235,7 +235,9 @@ static void proxy_control_op_settings(json_t *o)
 	    proxy_control_setting(o, "defer_accept_s", 0, PROXY_DEFER_ACCEPT_MAX,
 				  &s.defer_accept_s) < 0 ||
 	    proxy_control_setting(o, "answer_timeout_ms", PROXY_ANSWER_TIMEOUT_MIN,
-				  PROXY_ANSWER_TIMEOUT_MAX, &s.answer_timeout_ms) < 0) {
+				  PROXY_ANSWER_TIMEOUT_MAX, &s.answer_timeout_ms) < 0 ||
+	    proxy_control_setting(o, "tunnel_idle_s", 0, PROXY_TUNNEL_IDLE_MAX, &s.tunnel_idle_s) <
+		0) {
 		proxy_control_error(0, "settings: a value is out of range; nothing changed");
 		return;
 	}
@@ -247,6 +249,7 @@ static void proxy_control_op_settings(json_t *o)
 	__atomic_store_n(&proxy_settings.backend_reuse, s.backend_reuse, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.defer_accept_s, s.defer_accept_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&proxy_settings.answer_timeout_ms, s.answer_timeout_ms, __ATOMIC_RELAXED);
+	__atomic_store_n(&proxy_settings.tunnel_idle_s, s.tunnel_idle_s, __ATOMIC_RELAXED);
 }
 
 void proxy_control_line(const char *line, size_t len, int fd)

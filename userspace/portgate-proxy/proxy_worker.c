@@ -43,7 +43,7 @@ void proxy_worker_arm(struct proxy_worker *w)
 {
 	uint64_t due = 0;
 
-	for (int l = 0; l < PROXY_LIST_TUNNEL; l++) {
+	for (int l = 0; l < PROXY_LIST_MAX; l++) {
 		uint64_t d = proxy_conn_expire(w, (enum proxy_list)l, evloop_now_ms());
 
 		if (d && (!due || d < due))
@@ -91,7 +91,7 @@ void proxy_worker_list_add(struct proxy_worker *w, struct proxy_conn *c, enum pr
 		l->first = c;
 	l->last = c;
 	l->n++;
-	if (list == PROXY_LIST_TUNNEL)
+	if (list == PROXY_LIST_TUNNEL && !PROXY_SETTING(tunnel_idle_s))
 		return;
 	/* The timer stands for the earliest deadline; a later one needs nothing. Durations differ
 	 * between lists (and head_timeout_ms may change), so a new one can be earlier. */
@@ -107,6 +107,9 @@ void proxy_worker_list_add(struct proxy_worker *w, struct proxy_conn *c, enum pr
 			break;
 		case PROXY_LIST_ANSWER:
 			due = c->since + PROXY_SETTING(answer_timeout_ms);
+			break;
+		case PROXY_LIST_TUNNEL:
+			due = c->since + (uint64_t)PROXY_SETTING(tunnel_idle_s) * 1000;
 			break;
 		default:
 			due = c->since + PROXY_SETTING(linger_ms);

@@ -247,13 +247,14 @@ void proxy_listeners_start(struct proxy_supervisor *s)
 {
 	const struct pg_config *c = &s->d->cfg;
 	json_t *msg = json_pack(
-	    "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "op", "settings", "head_timeout_ms",
+	    "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "op", "settings", "head_timeout_ms",
 	    (json_int_t)c->proxy_head_timeout_ms, "head_max", (json_int_t)c->proxy_head_max,
 	    "fail_limit", (json_int_t)c->proxy_fail_limit, "fail_window_s",
 	    (json_int_t)c->proxy_fail_window, "block_s", (json_int_t)c->proxy_block_seconds,
 	    "backend_reuse", (json_int_t)c->proxy_backend_reuse, "defer_accept_s",
 	    (json_int_t)c->proxy_defer_accept, "answer_timeout_ms",
-	    (json_int_t)c->proxy_answer_timeout_ms);
+	    (json_int_t)c->proxy_answer_timeout_ms, "tunnel_idle_s",
+	    (json_int_t)c->proxy_tunnel_idle);
 
 	s->n_listeners = 0;
 	if (msg)

@@ -393,7 +393,8 @@ fi
 PF=$(free_port)
 "$BIN/portgate-proxy" --route "127.0.0.1:$PF=$BP" --token-hash "$HASH" --events /dev/null \
 	--threads 1 --tunnel-idle 1 -v "${USER_OPT[@]}" 2>>"$T/proxy-f.log" &
-PROXY_PIDS+=($!)
+PROXY_F=$!
+PROXY_PIDS+=($PROXY_F)
 wait_port "$PF" || not_ok "idle-deadline proxy starts"
 # idle_closed PORT: a keep-alive tunnel that went quiet after one exchange; prints how long
 # until the proxy closed it (s), or "open" if it still was after 4 s.
@@ -421,6 +422,8 @@ PY
 got=$(idle_closed "$PF")
 check "--tunnel-idle 1: a quiet keep-alive tunnel is closed ($got s after its last byte)" \
 	bash -c "[ '$got' != open ] && awk 'BEGIN { exit !($got >= 0.8 && $got < 3) }'"
+n=$(counter "$T/proxy-f.log" portgate_proxy_tunnels_closed_total "$PROXY_F")
+check "--tunnel-idle 1: counted (portgate_proxy_tunnels_closed_total{reason=\"idle\"} $n)" test "$n" -ge 1
 want=$("$TOOLS/pg_echo" --gen 6291456 | sha256sum | cut -c1-64)
 got=$(curl -s -m 30 --limit-rate 2M -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PF/bytes/6291456" | sha256sum | cut -c1-64)
 check "--tunnel-idle 1: a slow but steady 3 s download is not cut" test "$got" = "$want"

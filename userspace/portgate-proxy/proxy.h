@@ -243,6 +243,8 @@ void proxy_stats_active(uint16_t port, int delta);
 void proxy_stats_block(uint16_t port);
 /* A backend connection was dialled (false) or taken from the idle pool (true). */
 void proxy_stats_backend(bool reused);
+/* A tunnel closed for idleness (--tunnel-idle). */
+void proxy_stats_idle(void);
 /* A tunnel moved to the sockmap redirect. */
 void proxy_stats_sockmap(uint16_t port, int n);
 /* {"event":"stats",...} as one line into a malloc'd string; NULL on ENOMEM. */

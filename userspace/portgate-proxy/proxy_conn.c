@@ -674,6 +674,7 @@ uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t n
 			}
 			log_debug("tunnel %d/%d: idle for %llu s, closed", c->cfd, c->bfd,
 				  (unsigned long long)(d / 1000));
+			proxy_stats_idle();
 			proxy_conn_close(c);
 			break;
 		default:

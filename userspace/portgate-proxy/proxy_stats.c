@@ -36,6 +36,14 @@ void proxy_stats_backend(bool reused)
 	__atomic_add_fetch(&proxy_stats_backends[reused], 1, __ATOMIC_RELAXED);
 }
 
+/* Tunnels closed because they carried no byte for tunnel_idle_s (proxy_conn.c). */
+static uint64_t proxy_stats_idle_closed;
+
+void proxy_stats_idle(void)
+{
+	__atomic_add_fetch(&proxy_stats_idle_closed, 1, __ATOMIC_RELAXED);
+}
+
 /* Created on a port's first event and kept (a few hundred bytes per port ever used). */
 static struct proxy_port_stats *proxy_stats_ports[65536];
 
@@ -161,10 +169,12 @@ char *proxy_stats_json(void)
 	}
 	fprintf(f,
 		"],\"sources_tracked\":%zu,\"sources_blocked\":%zu,\"events_dropped\":%llu,"
-		"\"backend_connections\":{\"new\":%llu,\"reused\":%llu}}",
+		"\"backend_connections\":{\"new\":%llu,\"reused\":%llu},"
+		"\"tunnels_closed\":{\"idle\":%llu}}",
 		sources, blocked, (unsigned long long)proxy_events_dropped(),
 		(unsigned long long)LOAD(proxy_stats_backends[0]),
-		(unsigned long long)LOAD(proxy_stats_backends[1]));
+		(unsigned long long)LOAD(proxy_stats_backends[1]),
+		(unsigned long long)LOAD(proxy_stats_idle_closed));
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -259,6 +269,12 @@ void proxy_stats_prometheus(FILE *f)
 			}
 		}
 	}
+	fputs("# HELP portgate_proxy_tunnels_closed_total Tunnels the proxy closed itself, by "
+	      "reason (idle: no byte for tunnel_idle_s).\n"
+	      "# TYPE portgate_proxy_tunnels_closed_total counter\n",
+	      f);
+	fprintf(f, "portgate_proxy_tunnels_closed_total{reason=\"idle\"} %llu\n",
+		(unsigned long long)LOAD(proxy_stats_idle_closed));
 	fprintf(f, "portgate_proxy_events_dropped_total %llu\n",
 		(unsigned long long)proxy_events_dropped());
 	fputs("# HELP portgate_proxy_backend_connections_total Backend connections used, new or "

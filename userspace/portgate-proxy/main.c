@@ -249,7 +249,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			o->sockmap = true;
 			break;
 		case O_SM:
-			proxy_settings.sockmap_after = 0;
+			proxy_settings.sockmap_after = PROXY_SOCKMAP_AFTER;
 			o->sockmap = true;
 			break;
 		case O_NOSM:

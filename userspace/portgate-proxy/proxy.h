@@ -149,6 +149,8 @@ void proxy_conn_accepted(struct proxy_worker *w, int fd, uint16_t port,
 			 const struct proxy_addr *peer);
 /* Ends what is past its deadline on list l at now (ms); returns the next deadline or 0. */
 uint64_t proxy_conn_expire(struct proxy_worker *w, enum proxy_list l, uint64_t now);
+/* How long a connection may stay on list l (ms; for the tunnel list 0 means for ever). */
+uint64_t proxy_conn_duration(enum proxy_list l);
 /* Closes every connection of the worker (at exit). */
 void proxy_conn_close_all(struct proxy_worker *w);
 /* Closes c and frees it, whatever its state. */

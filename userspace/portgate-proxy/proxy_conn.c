@@ -626,7 +626,7 @@ void proxy_conn_accepted(struct proxy_worker *w, int fd, uint16_t port,
 	proxy_conn_read_head(c);
 }
 
-static uint64_t proxy_conn_duration(enum proxy_list l)
+uint64_t proxy_conn_duration(enum proxy_list l)
 {
 	switch (l) {
 	case PROXY_LIST_HEAD:

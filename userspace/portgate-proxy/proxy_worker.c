@@ -78,6 +78,7 @@ static void proxy_worker_timer_cb(struct evloop *loop, void *data)
 void proxy_worker_list_add(struct proxy_worker *w, struct proxy_conn *c, enum proxy_list list)
 {
 	struct proxy_conn_list *l = &w->lists[list];
+	uint64_t d, due;
 
 	proxy_worker_list_del(w, c);
 	c->list = (uint8_t)list;
@@ -91,39 +92,21 @@ void proxy_worker_list_add(struct proxy_worker *w, struct proxy_conn *c, enum pr
 		l->first = c;
 	l->last = c;
 	l->n++;
-	if (list == PROXY_LIST_TUNNEL && !PROXY_SETTING(tunnel_idle_s))
-		return;
+	d = proxy_conn_duration(list);
+	if (list == PROXY_LIST_TUNNEL && !d)
+		return; /* idle tunnels are never closed */
 	/* The timer stands for the earliest deadline; a later one needs nothing. Durations differ
 	 * between lists (and head_timeout_ms may change), so a new one can be earlier. */
-	{
-		uint64_t due;
-
-		switch (list) {
-		case PROXY_LIST_HEAD:
-			due = c->since + PROXY_SETTING(head_timeout_ms);
-			break;
-		case PROXY_LIST_CONNECT:
-			due = c->since + PROXY_SETTING(connect_timeout_ms);
-			break;
-		case PROXY_LIST_ANSWER:
-			due = c->since + PROXY_SETTING(answer_timeout_ms);
-			break;
-		case PROXY_LIST_TUNNEL:
-			due = c->since + (uint64_t)PROXY_SETTING(tunnel_idle_s) * 1000;
-			break;
-		default:
-			due = c->since + PROXY_SETTING(linger_ms);
-		}
-		if (w->timer_id > 0 && w->timer_due <= due)
-			return;
-		if (w->timer_id > 0)
-			evloop_timer_cancel(w->loop, w->timer_id);
-		w->timer_id = evloop_timer_add(w->loop, due - c->since, proxy_worker_timer_cb, w);
-		if (w->timer_id > 0)
-			w->timer_due = due;
-		else
-			w->timer_id = 0;
-	}
+	due = c->since + d;
+	if (w->timer_id > 0 && w->timer_due <= due)
+		return;
+	if (w->timer_id > 0)
+		evloop_timer_cancel(w->loop, w->timer_id);
+	w->timer_id = evloop_timer_add(w->loop, d, proxy_worker_timer_cb, w);
+	if (w->timer_id > 0)
+		w->timer_due = due;
+	else
+		w->timer_id = 0;
 }
 
 static void proxy_worker_resume_cb(struct evloop *loop, void *data);

@@ -4,7 +4,8 @@
 # worker, a 100-byte file and a 256 MiB file): direct; portgate-proxy (--threads 1: as shipped,
 # i.e. recv/send for small reads and splice for large ones; with --sockmap, every tunnel on the
 # sockmap redirect once its head is forwarded (faster, no flow control: an opt-in); with
-# --sockmap-after 1048576, bulk tunnels moved mid-stream);
+# --sockmap-after 1048576, bulk tunnels moved mid-stream; with --congestion cubic, its own
+# sockets on cubic whatever the host runs);
 # HAProxy http mode with an ACL on X-Source-Token; HAProxy tcp mode (plain, and forced splice
 # for the bulk transfer); nginx with an `if` on the header; portgate-proxy --no-backend-reuse
 # (new-connection workload without the idle backend pool); portgate-proxy --defer-accept 0 and
@@ -16,9 +17,12 @@
 # path always follows the same one, and drift over the run spreads over all); the table shows
 # each path's median round, the notes every round.
 # Env: BUILD (build), PORTGATE_PROXY (the binary), BENCH_PROXY_SECONDS (5), BENCH_PROXY_ROUNDS (3),
-# BENCH_PROXY_CONNS (32), BENCH_PROXY_PATHS (all; or some of: direct pg pn pk pr pd hh hd ht hs ng nd),
-# BENCH_PROXY_KEEP=1 (keep the temp dir with the configs and logs). About 2 minutes.
+# BENCH_PROXY_CONNS (32), BENCH_PROXY_PATHS (all; or some of: direct pg pc pn pk pr pd hh hd ht hs ng nd),
+# BENCH_PROXY_KEEP=1 (keep the temp dir with the configs and logs), BENCH_PROXY_CC=ALG (the
+# whole run inside a network namespace whose TCP congestion control is ALG; needs root).
+# About 6 minutes.
 set -uo pipefail
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 PROXY=${PORTGATE_PROXY:-$BUILD/portgate-proxy}
@@ -96,6 +100,36 @@ done
 command -v wrk >/dev/null && command -v haproxy >/dev/null && command -v nginx >/dev/null ||
 	{ echo "proxy bench skipped: wrk, haproxy or nginx still missing"; exit 0; }
 
+# --- TCP congestion control -------------------------------------------------------------
+# The sender's congestion control rules loopback bulk: BBR (this host's choice) paces every
+# sender, and a proxy puts a second paced sender into the chain; cubic (the kernel's and
+# Debian's default) does not pace. BENCH_PROXY_CC=ALG runs the whole comparison (backend,
+# every path, wrk and curl) inside a network namespace made for it, whose TCP uses ALG; the
+# namespace starts from the host's TCP settings (copied below), so only the algorithm differs.
+if [ -n "${BENCH_PROXY_CC:-}" ] && [ -z "${BENCH_PROXY_NETNS:-}" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "proxy bench (BENCH_PROXY_CC=$BENCH_PROXY_CC) skipped: a network namespace needs root"
+		exit 0
+	fi
+	NS=portgate-bench-$$
+	ip netns add "$NS" || { echo "proxy bench skipped: ip netns add failed"; exit 0; }
+	trap 'ip netns del "$NS" 2>/dev/null; rm -rf "$T"' EXIT
+	ip -n "$NS" link set lo up
+	for s in net.ipv4.tcp_rmem net.ipv4.tcp_wmem; do
+		ip netns exec "$NS" sysctl -qw "$s=$(sysctl -n "$s")"
+	done
+	if ! ip netns exec "$NS" sysctl -qw "net.ipv4.tcp_congestion_control=$BENCH_PROXY_CC"; then
+		echo "proxy bench skipped: congestion control $BENCH_PROXY_CC is not available (have: $(sysctl -n net.ipv4.tcp_available_congestion_control))"
+		exit 0
+	fi
+	ip netns exec "$NS" env BENCH_PROXY_NETNS="$NS" BENCH_PROXY_HOST_CC="$(sysctl -n net.ipv4.tcp_congestion_control)" \
+		bash "$SELF" "$@"
+	exit $?
+fi
+CC=$(sysctl -n net.ipv4.tcp_congestion_control)
+CC_WHERE=${BENCH_PROXY_NETNS:+"in a network namespace of its own; the host's is ${BENCH_PROXY_HOST_CC:-unknown}"}
+CC_WHERE=${CC_WHERE:-"the host's"}
+
 # --- ports, processes --------------------------------------------------------------------
 USED=" "
 port() { # port VAR: a free loopback TCP port below the ephemeral range, distinct from the others
@@ -144,6 +178,7 @@ port HT
 port HS
 port NG
 port PD
+port PC
 port HD
 port ND
 
@@ -184,12 +219,15 @@ BACKEND_MASTER=$LAST
 
 # --- peers -------------------------------------------------------------------------------
 declare -A PORT LABEL SHORT BROKEN
-KEYS=(direct pg pn pk pr pd hh hd ht hs ng nd)
+KEYS=(direct pg pc pn pk pr pd hh hd ht hs ng nd)
+# --congestion cubic is the default path again where cubic already is the default
+[ "$CC" = cubic ] && KEYS=(direct pg pn pk pr pd hh hd ht hs ng nd)
 # BENCH_PROXY_PATHS: only these paths, e.g. "direct pg pk" for a focused rerun (all start anyway).
 [ -n "${BENCH_PROXY_PATHS:-}" ] && read -ra KEYS <<<"$BENCH_PROXY_PATHS"
-PORT=([direct]=$B [pg]=$PG [pn]=$PN [pk]=$PK [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
+PORT=([direct]=$B [pg]=$PG [pc]=$PC [pn]=$PN [pk]=$PK [pr]=$PR [pd]=$PD [hh]=$HH [hd]=$HD [ht]=$HT [hs]=$HS [ng]=$NG [nd]=$ND)
 LABEL=([direct]="direct (wrk → nginx backend)"
 	[pg]="portgate-proxy --threads 1, token check (default: recv/send, then splice)"
+	[pc]="portgate-proxy --threads 1 --congestion cubic (its own sockets cubic, whatever the host's)"
 	[pn]="portgate-proxy --threads 1 --sockmap-after 1048576 (redirect after 1 MiB, mid-stream)"
 	[pk]="portgate-proxy --threads 1 --sockmap (the sockmap redirect from the first byte; no flow control)"
 	[pr]="portgate-proxy --threads 1 --no-backend-reuse (a backend connection per client connection)"
@@ -200,8 +238,8 @@ LABEL=([direct]="direct (wrk → nginx backend)"
 	[hd]="HAProxy http mode, ACL, nbthread 1, \`bind ... defer-accept\`"
 	[ng]="nginx \`if\` on \$http_x_source_token, 1 worker"
 	[nd]="nginx \`if\`, 1 worker, \`listen ... deferred\`")
-SHORT=([direct]=direct [pg]=portgate-proxy [pn]="portgate-proxy --sockmap-after 1 MiB" [pk]="portgate-proxy --sockmap" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
-GATED=(pg pn pk pr pd hh hd ng nd)
+SHORT=([direct]=direct [pg]=portgate-proxy [pc]="portgate-proxy --congestion cubic" [pn]="portgate-proxy --sockmap-after 1 MiB" [pk]="portgate-proxy --sockmap" [pr]="portgate-proxy --no-backend-reuse" [hh]="HAProxy http" [ht]="HAProxy tcp" [hs]="HAProxy tcp splice" [ng]=nginx [pd]="portgate-proxy --defer-accept 0" [hd]="HAProxy http defer-accept" [nd]="nginx deferred")
+GATED=(pg pc pn pk pr pd hh hd ng nd)
 
 # portgate-proxy, three ways
 hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
@@ -218,6 +256,7 @@ pg_start() { # pg_start KEY ARGS...
 }
 declare -A PGPID
 pg_start pg
+pg_start pc --congestion cubic
 pg_start pn --sockmap-after 1048576
 pg_start pk --sockmap
 pg_start pr --no-backend-reuse
@@ -316,7 +355,7 @@ declare -A FRONT
 HZ=$(getconf CLK_TCK)
 workers_of() { pgrep -P "$1" 2>/dev/null | tr '\n' ' '; }
 BACKEND_PIDS=$(workers_of "$BACKEND_MASTER")
-for k in pg pn pk pr pd; do FRONT[$k]=${PGPID[$k]:-}; done
+for k in pg pc pn pk pr pd; do FRONT[$k]=${PGPID[$k]:-}; done
 for k in hh hd ht hs; do FRONT[$k]=${hp:-}; done
 for k in ng nd; do FRONT[$k]=$(workers_of "${NGINX_FRONT_MASTER:-0}"); done
 proc_ticks() { # proc_ticks PID...: user+system ticks of these processes, all threads
@@ -429,7 +468,8 @@ done
 for k in "${KEYS[@]}"; do bulk_median "$k"; done
 
 # How many tunnels each portgate-proxy moved to the sockmap redirect (SIGUSR1: its counters).
-for k in pg pn pk pr pd; do
+for k in pg pc pn pk pr pd; do
+	[[ " ${KEYS[*]} " == *" $k "* ]] || continue # not measured in this run
 	ok "$k" && [ -n "${PGPID[$k]:-}" ] || continue
 	kill -USR1 "${PGPID[$k]}" 2>/dev/null
 	sleep 0.3
@@ -455,9 +495,9 @@ hv=$(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }')
 nv=$(nginx -v 2>&1 | sed 's|.*nginx/||')
 wv=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')
 cat <<EOT
-### portgate-proxy vs direct, HAProxy and nginx ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), HAProxy $hv, nginx $nv, wrk $wv)
+### portgate-proxy vs direct, HAProxy and nginx ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), TCP $CC, HAProxy $hv, nginx $nv, wrk $wv)
 
-Command: \`make bench\` (scripts/bench/run.sh) or \`bash scripts/bench/proxy.sh\`. One backend for all: nginx, 1 worker, sendfile, on 127.0.0.1. Keep-alive: \`wrk -t1 -c$CONNS -d${DUR}s --latency -H "X-Source-Token: …"\` on a 100-byte file, $ROUNDS rounds with the paths in a rotated order, the median round shown (every round below the table); new connection per request: the same plus \`-H "Connection: close"\`; 256 MiB: \`curl -o /dev/null\` with the header, $BULK_ROUNDS rounds in a rotated order, the median shown. Every proxy has one worker/thread; nothing is pinned. HAProxy: stock settings but nbthread 1 (the token header is removed in http mode); nginx: upstream keepalive 64, \`proxy_buffers 8 64k\`, the token header removed. Ratios are to direct (for latency, higher is worse).
+Command: \`make bench\` (scripts/bench/run.sh) or \`bash scripts/bench/proxy.sh\`. One backend for all: nginx, 1 worker, sendfile, on 127.0.0.1. TCP congestion control: $CC ($CC_WHERE). Keep-alive: \`wrk -t1 -c$CONNS -d${DUR}s --latency -H "X-Source-Token: …"\` on a 100-byte file, $ROUNDS rounds with the paths in a rotated order, the median round shown (every round below the table); new connection per request: the same plus \`-H "Connection: close"\`; 256 MiB: \`curl -o /dev/null\` with the header, $BULK_ROUNDS rounds in a rotated order, the median shown. Every proxy has one worker/thread; nothing is pinned. HAProxy: stock settings but nbthread 1 (the token header is removed in http mode); nginx: upstream keepalive 64, \`proxy_buffers 8 64k\`, the token header removed. Ratios are to direct (for latency, higher is worse).
 
 | path | keep-alive req/s | p50 | p99 | new conn. req/s | p50 | p99 | 256 MiB GB/s |
 |---|---|---|---|---|---|---|---|

@@ -66,3 +66,10 @@ echo
 bash scripts/bench/audit.sh
 echo
 bash scripts/bench/proxy.sh
+# The same comparison once more under the kernel's and Debian's default congestion control
+# when the host runs another (BBR here): BBR paces every sender, and a proxy doubles the
+# senders of a loopback chain (docs/benchmarks.md).
+if [ "$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null)" != cubic ]; then
+	echo
+	BENCH_PROXY_CC=cubic bash scripts/bench/proxy.sh
+fi

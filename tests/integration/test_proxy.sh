@@ -428,6 +428,33 @@ want=$("$TOOLS/pg_echo" --gen 6291456 | sha256sum | cut -c1-64)
 got=$(curl -s -m 30 --limit-rate 2M -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PF/bytes/6291456" | sha256sum | cut -c1-64)
 check "--tunnel-idle 1: a slow but steady 3 s download is not cut" test "$got" = "$want"
 
+# ---- congestion control of the proxy's own sockets (--congestion) ----
+# reno is in every kernel and allowed to everybody (cubic where the host's default is reno, so
+# the check tells). The backend (pg_echo) keeps the host's: only the proxy's sockets change.
+CCT=reno
+[ "$(sysctl -n net.ipv4.tcp_congestion_control)" = reno ] && CCT=cubic
+PG=$(free_port)
+"$BIN/portgate-proxy" --route "127.0.0.1:$PG=$BP" --token-hash "$HASH" --events /dev/null \
+	--threads 1 --congestion "$CCT" "${USER_OPT[@]}" 2>>"$T/proxy-g.log" &
+PROXY_G=$!
+PROXY_PIDS+=($PROXY_G)
+wait_port "$PG" || not_ok "--congestion proxy starts"
+# A slow download keeps both of the proxy's connections open while ss reads them.
+curl -s -m 20 --limit-rate 2M -o /dev/null -H "X-Source-Token: $TOKEN" "http://127.0.0.1:$PG/bytes/33554432" &
+SLOW=$!
+sleep 1
+cc_of() { ss -Htnip "$@" | grep -A1 "pid=$PROXY_G," | grep -oE '^\s+[a-z0-9_]+' | tr -d ' \t' | sort -u | tr '\n' ' '; }
+front=$(cc_of state established "( sport = :$PG )")
+back=$(cc_of state established "( dport = :$BP )")
+kill "$SLOW" 2>/dev/null; wait "$SLOW" 2>/dev/null
+check "--congestion $CCT: the client's connection (accepted) uses '$front', the backend connection '$back'" \
+	test "$front$back" = "$CCT $CCT "
+"$BIN/portgate-proxy" --route "127.0.0.1:$(free_port)=$BP" --token-hash "$HASH" --events /dev/null \
+	--congestion no_such_cc "${USER_OPT[@]}" >"$T/cc.out" 2>&1
+rc=$?
+check "--congestion no_such_cc: refused at start (exit $rc), named: $(grep -o 'congestion: .*available' "$T/cc.out")" \
+	bash -c "[ $rc = 1 ] && grep -q -- '--congestion: no_such_cc is not available' '$T/cc.out'"
+
 # ---- control channel (pg_ctl plays portgated) ----
 HASH2="sha256:$(printf %s "$TOKEN-2" | sha256sum | cut -c1-64)"
 rm -f "$T/ctl.fifo"; mkfifo "$T/ctl.fifo"

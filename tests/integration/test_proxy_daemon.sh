@@ -138,12 +138,28 @@ old=$(proxy_field pid)
 stop_daemon
 ! kill -0 "$old" 2>/dev/null && [ ! -d "$CG/portgate-proxy" ] && ok "portgated stopped: the proxy and its cgroup are gone" || not_ok "proxy left: $(cat "$CG/portgate-proxy/cgroup.procs" 2>&1)"
 
-# A new portgated: the proxy gets the protected ports from the registry; killed with it.
-start_daemon --cgroup "$CG" --bpf-pin-dir "$PIN" --netns "$NS" --proxy "$PROXY_BIN" --log-level debug || not_ok "restart"
+# --proxy-congestion: an algorithm the kernel lacks stops portgated at start, named.
+if start_daemon --cgroup "$CG" --bpf-pin-dir "$PIN" --netns "$NS" --proxy "$PROXY_BIN" --proxy-congestion no_such_cc >/dev/null; then
+	not_ok "portgated started with --proxy-congestion no_such_cc"; stop_daemon
+else
+	grep -q "proxy-congestion no_such_cc: not available" "$T/daemon.log" && ok "--proxy-congestion no_such_cc: portgated refuses to start and says why" \
+		|| not_ok "no reason for the refused algorithm: $(tail -2 "$T/daemon.log")"
+fi
+
+# A new portgated: the proxy gets the protected ports from the registry; killed with it. With
+# --proxy-congestion reno (every kernel has it; cubic where the default is reno, so the check
+# tells), which the proxy's listener shows.
+CCT=reno
+[ "$(in_ns sysctl -n net.ipv4.tcp_congestion_control)" = reno ] && CCT=cubic
+start_daemon --cgroup "$CG" --bpf-pin-dir "$PIN" --netns "$NS" --proxy "$PROXY_BIN" --log-level debug --proxy-congestion "$CCT" || not_ok "restart"
 serving() { proxy_ready && [ "$(proxy_field listeners)" = 1 ]; }
 code=000
 wait_for serving && code=$(in_ns curl -s --max-time 3 -o /dev/null -w '%{http_code}' http://10.78.0.1:18181/)
 [ "$code" = 401 ] && ok "after a restart of portgated the proxy serves 18181 again (401 without a token)" || not_ok "after restart: $code"
+cc=$(in_ns ss -Hltni 'sport = :18181' | grep -oE '^\s+[a-z0-9_]+' | tr -d ' \t')
+tr '\0' ' ' <"/proc/$(proxy_field pid)/cmdline" | grep -q -- "--congestion $CCT" && [ "$cc" = "$CCT" ] \
+	&& ok "--proxy-congestion $CCT: the proxy runs with --congestion $CCT; its listener uses $cc" \
+	|| not_ok "--proxy-congestion $CCT: listener uses '$cc', proxy: $(tr '\0' ' ' <"/proc/$(proxy_field pid)/cmdline")"
 pg service delete app >/dev/null
 listening() { in_ns ss -Hltn 'sport = :18181' | grep -q 18181; }
 ! listening && [ "$(proxy_field listeners)" = 0 ] && ok "service delete closes the listener" || not_ok "18181 still served after service delete"

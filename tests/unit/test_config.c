@@ -1002,6 +1002,19 @@ static void test_config_proxy(void **state)
 	assert_int_equal(c.proxy_tunnel_idle, 0);
 	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-tunnel-idle", "604801"), 0);
 	assert_non_null(strstr(err, "--proxy-tunnel-idle"));
+
+	/* the proxy's congestion control: the host's by default; a kernel name, or "" again */
+	assert_string_equal(c.proxy_congestion, "");
+	write_conf("[portgated]\nproxy_congestion = cubic\n");
+	assert_int_equal(LOAD(&c, err, "--config", conf), 0);
+	assert_string_equal(c.proxy_congestion, "cubic");
+	assert_int_equal(LOAD(&c, err, "--config", conf, "--proxy-congestion", ""), 0);
+	assert_string_equal(c.proxy_congestion, "");
+	assert_int_not_equal(LOAD(&c, err, "--config", conf, "--proxy-congestion", "Cubic"), 0);
+	assert_non_null(strstr(err, "--proxy-congestion"));
+	assert_int_not_equal(
+	    LOAD(&c, err, "--config", conf, "--proxy-congestion", "a_name_of_16_chr"), 0);
+	assert_non_null(strstr(err, "--proxy-congestion"));
 }
 
 int main(void)

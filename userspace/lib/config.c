@@ -37,6 +37,7 @@ enum config_key {
 	CK_NFLOG_GROUP,
 	CK_PROXY,
 	CK_PROXY_USER,
+	CK_PROXY_CONGESTION,
 	CK_PROXY_HEAD_TIMEOUT_MS,
 	CK_PROXY_HEAD_MAX,
 	CK_PROXY_FAIL_LIMIT,
@@ -101,6 +102,10 @@ static const struct config_setting {
 		       "the token proxy portgated runs for token-protected ports, or off" },
 	[CK_PROXY_USER] = { "proxy_user", "PORTGATE_PROXY_USER", "proxy-user", "USER",
 			    "portgate-proxy, else nobody", "user the token proxy runs as" },
+	[CK_PROXY_CONGESTION] = { "proxy_congestion", "PORTGATE_PROXY_CONGESTION",
+				  "proxy-congestion", "ALG", "the host's",
+				  "token proxy: TCP congestion control of its own sockets (e.g. "
+				  "cubic, bbr)" },
 	[CK_PROXY_HEAD_TIMEOUT_MS] = { "proxy_head_timeout_ms", "PORTGATE_PROXY_HEAD_TIMEOUT_MS",
 				       "proxy-head-timeout-ms", "MS", "10000",
 				       "token proxy: time to send a request head (100-600000)" },
@@ -550,6 +555,13 @@ static int config_apply(struct config_ctx *x, enum config_key k, const char *v, 
 			return config_fail(why, whylen,
 					   "expected a user name of [A-Za-z0-9._-] or a uid");
 		return config_copy(c->proxy_user, sizeof(c->proxy_user), v, why, whylen);
+	case CK_PROXY_CONGESTION:
+		/* The kernel's names: lower case, digits, '_'; "" is the host's default. */
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(v))
+			return config_fail(why, whylen,
+					   "expected an algorithm's name of [a-z0-9_], e.g. cubic");
+		return config_copy(c->proxy_congestion, sizeof(c->proxy_congestion), v, why,
+				   whylen);
 	case CK_AUDIT_FILE:
 		if (*v && strcmp(v, "off") != 0 && v[0] != '/')
 			return config_fail(why, whylen, "expected an absolute path or off");

@@ -41,6 +41,8 @@ struct pg_config {
 				    portgated's binary; "off": no proxy; else an absolute path */
 	char proxy_user[64];	 /* --proxy-user / PORTGATE_PROXY_USER / proxy_user; "" =
 				    portgate-proxy if it exists, else nobody (65534) */
+	char proxy_congestion[16]; /* --proxy-congestion / proxy_congestion; "" = the host's
+				      TCP congestion control (TCP_CA_NAME_MAX is 16) */
 	/* The token proxy's limits (sent to portgate-proxy in its settings message). */
 	uint64_t proxy_head_timeout_ms;	  /* proxy_head_timeout_ms; 10000 */
 	uint64_t proxy_head_max;	  /* proxy_head_max; 16384 */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include "log.h"
 #include "proxy.h"
+#include "proxy_congestion.h"
 #include "proxy_head.h"
 #include "proxy_sockmap.h"
 
@@ -99,6 +100,9 @@ static void proxy_usage(FILE *f)
 	       "                        come within N ms, else 504 (60000)\n"
 	       "  --tunnel-idle S       a tunnel (keep-alive, WebSocket) that carries no byte\n"
 	       "                        for S seconds is closed (3600; 0: never)\n"
+	       "  --congestion ALG      TCP congestion control of the proxy's own sockets (its\n"
+	       "                        listeners' connections, its backend connections), e.g.\n"
+	       "                        cubic or bbr; default: the host's\n"
 	       "  --user NAME           run as this user once the routes are bound\n"
 	       "  --no-seccomp          no system call filter (debugging)\n"
 	       "  -v, --verbose         debug messages\n"
@@ -141,7 +145,8 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		O_NOREUSE,
 		O_DEFER,
 		O_ANSWER,
-		O_IDLE
+		O_IDLE,
+		O_CC
 	};
 	static const struct option lo[] = {
 		{ "control-fd", required_argument, NULL, O_CTL },
@@ -165,6 +170,7 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "defer-accept", required_argument, NULL, O_DEFER },
 		{ "answer-timeout-ms", required_argument, NULL, O_ANSWER },
 		{ "tunnel-idle", required_argument, NULL, O_IDLE },
+		{ "congestion", required_argument, NULL, O_CC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -273,6 +279,10 @@ static int proxy_parse_args(int argc, char **argv, struct proxy_opts *o)
 			if (proxy_num(optarg, 0, PROXY_TUNNEL_IDLE_MAX, &v))
 				goto bad;
 			proxy_settings.tunnel_idle_s = (uint32_t)v;
+			break;
+		case O_CC:
+			if (proxy_congestion_set_name(optarg) < 0)
+				goto bad;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -438,6 +448,7 @@ int main(int argc, char **argv)
 	int route_fds[64], n_workers = 0, sfd = -1, rc, ret = 1;
 	char warm[TOKEN_HASH_TEXT_LEN + 1];
 	sigset_t sigs;
+	char why[256];
 
 	if (proxy_parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -495,6 +506,11 @@ int main(int argc, char **argv)
 	/* 3. Shed privileges before the first untrusted byte. */
 	if (proxy_sandbox_enter(o.user, o.seccomp, proxy_sockmap_loaded()) < 0)
 		goto out;
+	/* Tried as the process now is: what its later sockets will be able to use. */
+	if (proxy_congestion_check(why, sizeof(why)) < 0) {
+		log_error("--congestion: %s", why);
+		goto out;
+	}
 
 	/* 4. The loops: one per worker, plus this thread's for control and signals. */
 	if ((rc = evloop_new(&loop)) < 0) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "proxy.h"
+#include "proxy_congestion.h"
 #include "proxy_head.h"
 #include "proxy_reuse.h"
 
@@ -259,6 +260,9 @@ int proxy_conn_dial(uint16_t port)
 		return -errno;
 	/* Small writes go out at once: the client's own segmentation is what it gets. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Before connect(), so the connection starts with it. Checked at start: a refusal now
+	 * leaves the host's algorithm, which still works. */
+	proxy_congestion_apply(fd);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
 		e = -errno;
 		close(fd);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "proxy.h"
+#include "proxy_congestion.h"
 
 #define PROXY_CONTROL_LINE_MAX (64 * 1024)
 #define PROXY_CONTROL_FDS_MAX  16 /* fds accepted per recvmsg */
@@ -84,6 +85,11 @@ static int proxy_control_check_listener(int fd)
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* --congestion: checked at start, so a refusal here is news worth refusing the port for
+	 * (serving it with another algorithm than asked would go unnoticed). */
+	v = proxy_congestion_apply(fd);
+	if (v < 0)
+		return v;
 	/* HTTP clients speak first: the kernel holds a connection until its head starts to
 	 * arrive, which saves an empty read, an epoll registration and a wakeup per connection
 	 * (docs/proxy-protocol.md, "Deferred accept"). */

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,13 +133,51 @@ static void proxy_setup_cgroup(struct proxy_supervisor *s)
 	s->cgroup_id = id;
 }
 
+/* Whether the sysctl file (a list of names split by spaces) names alg. */
+static bool proxy_sysctl_lists(const char *path, const char *alg)
+{
+	char buf[512], *save = NULL;
+	FILE *f = fopen(path, "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f))
+		for (char *w = strtok_r(buf, " \n", &save); w && !found;
+		     w = strtok_r(NULL, " \n", &save))
+			found = strcmp(w, alg) == 0;
+	fclose(f);
+	return found;
+}
+
+/* --proxy-congestion: told at start rather than by a proxy that fails and is restarted for
+ * ever. The proxy runs without privileges, so the algorithm must be one the kernel allows to
+ * everybody (net.ipv4.tcp_allowed_congestion_control), not only one it has. */
+static int proxy_check_congestion(const char *alg, char *err, size_t errlen)
+{
+	if (!*alg || proxy_sysctl_lists("/proc/sys/net/ipv4/tcp_allowed_congestion_control", alg))
+		return 0;
+	if (proxy_sysctl_lists("/proc/sys/net/ipv4/tcp_available_congestion_control", alg))
+		snprintf(err, errlen,
+			 "--proxy-congestion %s: not allowed to the unprivileged proxy (add it to "
+			 "net.ipv4.tcp_allowed_congestion_control)",
+			 alg);
+	else
+		snprintf(err, errlen,
+			 "--proxy-congestion %s: not available on this kernel (see "
+			 "net.ipv4.tcp_available_congestion_control)",
+			 alg);
+	return -EINVAL;
+}
+
 /* In the child, before exec: cgroup, fd 3, nothing else open, no_new_privs, dies with
  * portgated; `--user UID:GID` makes the proxy drop to its user itself once its sockmap program
  * is loaded. Errors go to stderr (portgated's log) and end the child; the parent restarts it. */
 static void proxy_exec(const struct proxy_supervisor *s, int fd, pid_t parent)
 {
 	char user[32];
-	char *argv[] = { (char *)s->binary, "--control-fd", "3", NULL, NULL, NULL };
+	char *argv[] = { (char *)s->binary, "--control-fd", "3", NULL, NULL, NULL, NULL, NULL };
+	int argc = 3;
 	const char *step;
 	sigset_t none;
 	int err;
@@ -161,8 +200,13 @@ static void proxy_exec(const struct proxy_supervisor *s, int fd, pid_t parent)
 	 */
 	if (s->drop) {
 		snprintf(user, sizeof(user), "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
-		argv[3] = "--user";
-		argv[4] = user;
+		argv[argc++] = "--user";
+		argv[argc++] = user;
+	}
+	/* A command-line option, not a setting: it must hold before the first listener. */
+	if (s->d->cfg.proxy_congestion[0]) {
+		argv[argc++] = "--congestion";
+		argv[argc++] = (char *)s->d->cfg.proxy_congestion;
 	}
 	/* A parent already gone: stop here. */
 	if (err == 0) {
@@ -306,6 +350,8 @@ int proxy_supervisor_open(struct daemon *d, struct proxy_supervisor **out, char 
 	}
 	if (rc == 0)
 		rc = proxy_find_user(s, d->cfg.proxy_user, err, errlen);
+	if (rc == 0)
+		rc = proxy_check_congestion(d->cfg.proxy_congestion, err, errlen);
 	if (rc == 0) {
 		proxy_setup_cgroup(s);
 		rc = proxy_spawn(s);
